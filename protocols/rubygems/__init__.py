@@ -1,0 +1,1 @@
+"""RubyGems protocol adapter for packyard (import package ``packyard_rubygems``)."""
