@@ -1,0 +1,206 @@
+"""Distribution files: filename rules and the core metadata inside wheels and sdists.
+
+Archives are only read, never extracted, so member paths cannot escape anywhere; members
+with absolute or ``..`` paths are still refused because installers would trip on them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from email.errors import MessageError
+from pathlib import Path
+
+from packaging.metadata import RawMetadata, parse_email
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+# Core metadata bigger than this is refused (PyPI's description limit is far below it).
+MAX_METADATA_BYTES = 8 * 1024 * 1024
+# Metadata-Version values PyPI accepts (2.0 never existed as a real version).
+KNOWN_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
+
+
+class InvalidDistribution(ValueError):
+    """The file is not an acceptable distribution; the message says why (answered 400)."""
+
+
+@dataclass(frozen=True)
+class DistFilename:
+    filename: str
+    packagetype: str  # "bdist_wheel" or "sdist"
+    name: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    raw_bytes: bytes  # byte for byte as found in the archive (the PEP 658 sidecar)
+    fields: RawMetadata
+    name: str
+    version: Version
+
+
+def check_filename_characters(filename: str) -> None:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in filename):
+        raise InvalidDistribution(
+            "Cannot upload a file with non-printable characters (ordinals 0-31) "
+            "or the DEL character (ordinal 127) in the name."
+        )
+    if "/" in filename or "\\" in filename:
+        raise InvalidDistribution("Cannot upload a file with '/' or '\\' in the name.")
+    if filename in ("", ".", "..") or filename.startswith("."):
+        raise InvalidDistribution(f"Invalid distribution filename '{filename}'.")
+
+
+def parse_filename(filename: str) -> DistFilename:
+    """Parse a wheel (``.whl``) or sdist (``.tar.gz``) filename with ``packaging``."""
+    check_filename_characters(filename)
+    if filename.endswith(".whl"):
+        try:
+            name, version, _build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion) as exc:
+            raise InvalidDistribution(f"Invalid wheel filename: {exc}") from None
+        return DistFilename(filename, "bdist_wheel", name, version, frozenset(tags))
+    if filename.endswith(".tar.gz"):
+        try:
+            name, version = parse_sdist_filename(filename)
+        except (InvalidSdistFilename, InvalidVersion) as exc:
+            raise InvalidDistribution(f"Invalid source distribution filename: {exc}") from None
+        return DistFilename(filename, "sdist", name, version, frozenset())
+    raise InvalidDistribution(
+        f"Invalid file extension in '{filename}': use .whl for wheels or .tar.gz for source "
+        "distributions. See https://peps.python.org/pep-0527 and "
+        "https://peps.python.org/pep-0625 for more information."
+    )
+
+
+def _check_member_path(member: str) -> None:
+    normalized = posixpath.normpath(member)
+    if member.startswith(("/", "\\")) or normalized == ".." or normalized.startswith("../"):
+        raise InvalidDistribution(
+            f"Invalid distribution file. Archive member '{member}' has an unsafe path."
+        )
+
+
+def parse_core_metadata(data: bytes, where: str) -> CoreMetadata:
+    """Parse core metadata bytes (``METADATA``/``PKG-INFO``) with ``packaging.metadata``."""
+    try:
+        fields, _unparsed = parse_email(data)
+    except (ValueError, MessageError) as exc:
+        raise InvalidDistribution(f"Invalid distribution file. {where} is unreadable: {exc}") from None
+    metadata_version = fields.get("metadata_version")
+    if metadata_version not in KNOWN_METADATA_VERSIONS:
+        raise InvalidDistribution(
+            f"Invalid distribution file. {where} has Metadata-Version '{metadata_version}'; "
+            "expected one of " + ", ".join(KNOWN_METADATA_VERSIONS) + "."
+        )
+    name = fields.get("name")
+    if not name:
+        raise InvalidDistribution(f"Invalid distribution file. {where} has no Name field.")
+    raw_version = fields.get("version")
+    try:
+        version = Version(raw_version or "")
+    except InvalidVersion:
+        raise InvalidDistribution(
+            f"Invalid distribution file. {where} has an invalid Version '{raw_version}'."
+        ) from None
+    return CoreMetadata(data, fields, name, version)
+
+
+def _read_bounded(stream, size: int, where: str) -> bytes:
+    if size > MAX_METADATA_BYTES:
+        raise InvalidDistribution(
+            f"Invalid distribution file. {where} is larger than {MAX_METADATA_BYTES} bytes."
+        )
+    data = stream.read(MAX_METADATA_BYTES + 1)
+    if len(data) > MAX_METADATA_BYTES:
+        raise InvalidDistribution(
+            f"Invalid distribution file. {where} is larger than {MAX_METADATA_BYTES} bytes."
+        )
+    return data
+
+
+def _wheel_metadata(path: Path, dist: DistFilename) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            for member in names:
+                _check_member_path(member)
+            dist_info_dirs = {
+                member.split("/", 1)[0]
+                for member in names
+                if "/" in member and member.split("/", 1)[0].endswith(".dist-info")
+            }
+            matching = [
+                d
+                for d in dist_info_dirs
+                if canonicalize_name(d[: -len(".dist-info")].rsplit("-", 1)[0]) == dist.name
+            ]
+            if len(matching) != 1:
+                raise InvalidDistribution(
+                    f"Wheel '{dist.filename}' does not contain exactly one "
+                    f"'<name>-<version>.dist-info' directory for '{dist.name}' "
+                    f"(found: {', '.join(sorted(dist_info_dirs)) or 'none'})."
+                )
+            dist_info = matching[0]
+            for required in ("RECORD", "METADATA"):
+                if f"{dist_info}/{required}" not in names:
+                    raise InvalidDistribution(
+                        f"Wheel '{dist.filename}' does not contain the required {required} "
+                        f"file: {dist_info}/{required}"
+                    )
+            info = archive.getinfo(f"{dist_info}/METADATA")
+            with archive.open(info) as stream:
+                return _read_bounded(stream, info.file_size, f"{dist_info}/METADATA")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise InvalidDistribution(
+            f"Invalid distribution file. '{dist.filename}' is not a readable zip archive: {exc}"
+        ) from None
+
+
+def _sdist_metadata(path: Path, dist: DistFilename) -> bytes:
+    top = dist.filename[: -len(".tar.gz")]
+    wanted = f"{top}/PKG-INFO"
+    found: bytes | None = None
+    try:
+        with tarfile.open(path, mode="r:gz") as archive:
+            for member in archive:
+                _check_member_path(member.name)
+                if member.name not in (wanted, f"./{wanted}"):
+                    continue
+                if not member.isfile():
+                    raise InvalidDistribution(f"Invalid distribution file. {wanted} is not a file.")
+                stream = archive.extractfile(member)
+                if stream is None:
+                    raise InvalidDistribution(f"Invalid distribution file. {wanted} is unreadable.")
+                found = _read_bounded(stream, member.size, wanted)
+    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+        raise InvalidDistribution(
+            f"Invalid distribution file. '{dist.filename}' is not a readable .tar.gz archive: {exc}"
+        ) from None
+    if found is None:
+        raise InvalidDistribution(
+            f"Source distribution '{dist.filename}' does not contain the required PKG-INFO "
+            f"file: {wanted}"
+        )
+    return found
+
+
+def read_core_metadata(path: Path, dist: DistFilename) -> CoreMetadata:
+    """Extract and parse the core metadata of the distribution stored at ``path``."""
+    if dist.packagetype == "bdist_wheel":
+        return parse_core_metadata(_wheel_metadata(path, dist), "METADATA")
+    return parse_core_metadata(_sdist_metadata(path, dist), "PKG-INFO")
