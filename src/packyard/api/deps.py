@@ -1,0 +1,38 @@
+"""FastAPI dependencies: the registry, the caller's identity, the caller's address."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from packyard.auth import Identity
+from packyard.errors import Forbidden, Unauthorized
+from packyard.registry import Registry
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def remote_addr(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def require_identity(request: Request, registry: Annotated[Registry, Depends(get_registry)]) -> Identity:
+    identity = registry.authenticate(request.headers.get("authorization"))
+    if identity is None:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>' (create one with 'packyard token create').")
+    return identity
+
+
+def require_admin(identity: Annotated[Identity, Depends(require_identity)]) -> Identity:
+    if not identity.is_admin:
+        raise Forbidden("This needs a token with the 'admin' scope.")
+    return identity
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+IdentityDep = Annotated[Identity, Depends(require_identity)]
+AdminDep = Annotated[Identity, Depends(require_admin)]
+RemoteAddrDep = Annotated[str | None, Depends(remote_addr)]

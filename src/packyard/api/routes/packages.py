@@ -1,0 +1,179 @@
+"""/api/v1/packages: list and inspect packages; yank, owners, visibility and status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep
+from packyard.auth import Identity
+from packyard.errors import NotFound
+from packyard.models import Package
+from packyard.registry import Registry
+from packyard.services import ownership, yanking
+from packyard.services.packages import count_packages, get_package, list_artifacts, list_packages, list_versions, owners
+
+router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
+
+Page = Annotated[int, Query(ge=1, description="1-based page number")]
+PerPage = Annotated[int, Query(ge=1, le=500)]
+
+
+class YankBody(BaseModel):
+    reason: str | None = Field(default=None, max_length=1000)
+    platform: str | None = Field(default=None, max_length=100, description="RubyGems: yank only this platform's gem")
+
+
+class OwnerBody(BaseModel):
+    user: str = Field(min_length=1, max_length=100)
+
+
+class SettingsBody(BaseModel):
+    visibility: Literal["public", "private"] | None = None
+    status: Literal["active", "archived", "quarantined", "deprecated"] | None = None
+    status_reason: str | None = Field(default=None, max_length=1000)
+
+
+def _optional_identity(request: Request, registry: Registry) -> Identity | None:
+    return registry.authenticate(request.headers.get("authorization"))
+
+
+def _summary(package: Package) -> dict[str, Any]:
+    return {
+        "ecosystem": package.ecosystem,
+        "name": package.name,
+        "normalized_name": package.normalized_name,
+        "visibility": package.visibility,
+        "status": package.status,
+        "status_reason": package.status_reason,
+        "created_at": package.created_at,
+        "last_serial": package.last_serial,
+    }
+
+
+def _detail(registry: Registry, session: Session, package: Package) -> dict[str, Any]:
+    adapter = registry.adapter(package.ecosystem)
+    artifacts = list_artifacts(session, package)
+    versions = sorted(list_versions(session, package), key=lambda v: adapter.version_sort_key(v.version), reverse=True)
+    files_by_version: dict[int, list[dict[str, Any]]] = {}
+    for a in artifacts:
+        files_by_version.setdefault(a.version_id, []).append(
+            {
+                "filename": a.filename,
+                "platform": a.platform,
+                "size": a.size,
+                "sha256": a.sha256,
+                "md5": a.md5,
+                "blake2b_256": a.blake2b_256,
+                "uploaded_at": a.uploaded_at,
+                "yanked": a.yanked,
+                "yank_reason": a.yank_reason,
+            }
+        )
+    return {
+        **_summary(package),
+        "owners": [u.name for u in owners(session, package)],
+        "versions": [
+            {
+                "version": v.version,
+                "created_at": v.created_at,
+                "yanked": bool(files_by_version.get(v.id)) and all(f["yanked"] for f in files_by_version[v.id]),
+                "artifacts": files_by_version.get(v.id, []),
+            }
+            for v in versions
+        ],
+    }
+
+
+def _page(registry: Registry, identity: Identity | None, ecosystem: str | None, page: int, per_page: int) -> dict[str, Any]:
+    registry.read_access(identity, ecosystem or "", None)
+    with registry.db.read() as session:
+        total = count_packages(session, ecosystem)
+        rows = list_packages(session, ecosystem, offset=(page - 1) * per_page, limit=per_page)
+    items = [_summary(p) for p in rows if registry.can_read(identity, p.ecosystem, p)]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@router.get("")
+def all_packages(request: Request, registry: RegistryDep, page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
+    """Packages of every ecosystem; private ones only for callers with a read scope for them."""
+    return _page(registry, _optional_identity(request, registry), None, page, per_page)
+
+
+@router.get("/{ecosystem}")
+def ecosystem_packages(ecosystem: str, request: Request, registry: RegistryDep, page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
+    registry.adapter(ecosystem)
+    return _page(registry, _optional_identity(request, registry), ecosystem, page, per_page)
+
+
+@router.get("/{ecosystem}/{name}")
+def package_detail(ecosystem: str, name: str, request: Request, registry: RegistryDep) -> dict[str, Any]:
+    """A package with its versions (newest first), files and owners."""
+    adapter = registry.adapter(ecosystem)
+    identity = _optional_identity(request, registry)
+    with registry.db.read() as session:
+        package = get_package(session, ecosystem, adapter.normalize_name(name))
+        if package is None:
+            raise NotFound(f"No {adapter.scope_noun} named '{name}' in {ecosystem}.")
+        registry.read_access(identity, ecosystem, package)
+        return _detail(registry, session, package)
+
+
+@router.patch("/{ecosystem}/{name}")
+def update_package(ecosystem: str, name: str, body: SettingsBody, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> dict[str, Any]:
+    """Change visibility (`public`/`private`) or, for PyPI, the project status (PEP 792)."""
+    package = ownership.update_settings(
+        registry, ecosystem, name, identity,
+        visibility=body.visibility, status=body.status, status_reason=body.status_reason, remote_addr=addr,
+    )
+    return _summary(package)
+
+
+def _yank(registry: Registry, ecosystem: str, name: str, version: str, yanked: bool, body: YankBody | None, identity: Identity, addr: str | None) -> dict[str, Any]:
+    result = yanking.set_yanked(
+        registry, ecosystem, name, version, yanked, identity,
+        reason=body.reason if body else None, platform=body.platform if body else None, remote_addr=addr,
+    )
+    return {
+        "ecosystem": ecosystem,
+        "name": result.package.name,
+        "version": result.version.version,
+        "yanked": yanked,
+        "changed": [a.filename for a in result.changed],
+    }
+
+
+@router.post("/{ecosystem}/{name}/versions/{version}/yank")
+def yank_version(ecosystem: str, name: str, version: str, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep, body: YankBody | None = None) -> dict[str, Any]:
+    """Yank every file of a version (or one platform's): installers skip it unless pinned exactly."""
+    return _yank(registry, ecosystem, name, version, True, body, identity, addr)
+
+
+@router.post("/{ecosystem}/{name}/versions/{version}/unyank")
+def unyank_version(ecosystem: str, name: str, version: str, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep, body: YankBody | None = None) -> dict[str, Any]:
+    return _yank(registry, ecosystem, name, version, False, body, identity, addr)
+
+
+@router.get("/{ecosystem}/{name}/owners")
+def list_owners(ecosystem: str, name: str, request: Request, registry: RegistryDep) -> list[dict[str, str]]:
+    adapter = registry.adapter(ecosystem)
+    identity = _optional_identity(request, registry)
+    with registry.db.read() as session:
+        package = get_package(session, ecosystem, adapter.normalize_name(name))
+        if package is None:
+            raise NotFound(f"No {adapter.scope_noun} named '{name}' in {ecosystem}.")
+        registry.read_access(identity, ecosystem, package)
+        return [{"user": u.name} for u in owners(session, package)]
+
+
+@router.post("/{ecosystem}/{name}/owners", status_code=201)
+def add_owner(ecosystem: str, name: str, body: OwnerBody, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> list[dict[str, str]]:
+    return [{"user": u.name} for u in ownership.add_owner(registry, ecosystem, name, body.user, identity, addr)]
+
+
+@router.delete("/{ecosystem}/{name}/owners/{user}")
+def remove_owner(ecosystem: str, name: str, user: str, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> list[dict[str, str]]:
+    return [{"user": u.name} for u in ownership.remove_owner(registry, ecosystem, name, user, identity, addr)]

@@ -1,0 +1,74 @@
+"""/api/v1/tokens: mint, list and revoke API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep
+from packyard.models import Token, User
+from packyard.services import tokens as token_service
+
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1)
+    expires_at: datetime | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    user: str
+    scopes: list[str]
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret. Shown only in this response.")
+
+
+def _out(token: Token, user: str) -> dict:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "user": user,
+        "scopes": token.scopes,
+        "prefix": token.display_prefix,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+        "revoked_at": token.revoked_at,
+    }
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
+def create_token(body: TokenCreate, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> dict:
+    """Mint a token for the caller, with a subset of the caller's own scopes."""
+    with registry.db.write() as session:
+        user = session.merge(identity.user)
+        minted = token_service.mint(registry, session, user, body.name, body.scopes, body.expires_at, minted_by=identity, remote_addr=addr)
+    return {**_out(minted.token, identity.name), "token": minted.secret}
+
+
+@router.get("", response_model=list[TokenOut])
+def list_tokens(registry: RegistryDep, identity: IdentityDep) -> list[dict]:
+    """The caller's tokens (every token, for an admin)."""
+    rows = token_service.list_tokens(registry, None if identity.is_admin else identity.name)
+    return [_out(token, user) for token, user in rows]
+
+
+@router.delete("/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> dict:
+    token = token_service.revoke(registry, token_id, by=identity, remote_addr=addr)
+    with registry.db.read() as session:
+        user = session.get(User, token.user_id)
+    return _out(token, user.name if user else "")

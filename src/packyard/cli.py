@@ -1,0 +1,192 @@
+"""`packyard` command line: serve, tokens, users, migrations, and each adapter's own commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from packyard.config import Settings
+from packyard.errors import PackyardError
+from packyard.plugins import load_adapters
+
+
+class CliState:
+    """Settings from flags and PACKYARD_* variables, and the Registry built from them on first use."""
+
+    def __init__(self, data_dir: Path | None):
+        if data_dir is not None:
+            os.environ["PACKYARD_DATA_DIR"] = str(data_dir.resolve())  # worker processes read it too
+        self.settings = Settings()
+        self._registry = None
+
+    def registry(self):
+        from packyard.registry import Registry
+
+        if self._registry is None:
+            self._registry = Registry(self.settings)
+        return self._registry
+
+
+def _fail(exc: PackyardError) -> None:
+    click.echo(f"error: {exc.detail}", err=True)
+    sys.exit(1)
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Data directory for the embedded default (env PACKYARD_DATA_DIR).",
+)
+
+
+@click.group()
+@data_dir_option
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """packyard: a package registry for Python and Ruby."""
+    ctx.obj = CliState(data_dir)
+
+
+def _state(ctx: click.Context, data_dir: Path | None) -> CliState:
+    """Subcommands accept --data-dir too (`packyard token create --data-dir X ...`)."""
+    if data_dir is not None:
+        ctx.obj = CliState(data_dir)
+    return ctx.obj
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@data_dir_option
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, data_dir: Path | None) -> None:
+    """Run the server (migrations are applied first)."""
+    import uvicorn
+
+    from packyard import migrate
+    from packyard.storage import LocalBlobStorage, open_storage
+
+    state = _state(ctx, data_dir)
+    settings = state.settings
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    storage = open_storage(settings.resolved_storage_url)
+    if isinstance(storage, LocalBlobStorage):
+        storage.sweep_incoming()  # before any worker starts: leftovers of a crash, never visible blobs
+    uvicorn.run(
+        "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True, log_level="info",
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@data_dir_option
+@click.pass_context
+def db_upgrade(ctx: click.Context, data_dir: Path | None) -> None:
+    """Apply every pending migration."""
+    from packyard import migrate
+
+    settings = _state(ctx, data_dir).settings
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--user", "user_name", required=True, help="Owner of the token; created if absent.")
+@click.option("--scope", "scopes", multiple=True, required=True, help="e.g. admin, pypi:package:*:write, rubygems:gem:rails:yank")
+@click.option("--name", default="cli", show_default=True)
+@click.option("--expires-at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"]), default=None)
+@data_dir_option
+@click.pass_context
+def token_create(ctx: click.Context, user_name: str, scopes: tuple[str, ...], name: str, expires_at: datetime | None, data_dir: Path | None) -> None:
+    """Create a token and print its secret alone on stdout."""
+    from datetime import timezone
+
+    from packyard.services import tokens
+
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=timezone.utc)
+    try:
+        minted = tokens.mint_for_user_name(_state(ctx, data_dir).registry(), user_name, name, list(scopes), expires_at)
+    except PackyardError as exc:
+        _fail(exc)
+    click.echo(minted.secret)
+
+
+@token.command("list")
+@click.option("--user", "user_name", default=None)
+@data_dir_option
+@click.pass_context
+def token_list(ctx: click.Context, user_name: str | None, data_dir: Path | None) -> None:
+    """List tokens (never their secrets)."""
+    from packyard.services import tokens
+
+    for tok, owner in tokens.list_tokens(_state(ctx, data_dir).registry(), user_name):
+        state = "revoked" if tok.revoked_at else "active"
+        expires = tok.expires_at.isoformat() if tok.expires_at else "never"
+        click.echo(f"{tok.id}\t{owner}\t{tok.name}\t{tok.display_prefix}…\t{state}\texpires={expires}\t{' '.join(tok.scopes)}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@data_dir_option
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int, data_dir: Path | None) -> None:
+    """Revoke a token by id."""
+    from packyard.services import tokens
+
+    try:
+        tokens.revoke(_state(ctx, data_dir).registry(), token_id)
+    except PackyardError as exc:
+        _fail(exc)
+    click.echo(f"revoked token {token_id}")
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--password", default=None, help="Lets the user sign in where a client asks for a password (gem signin).")
+@click.option("--admin", is_flag=True, default=False)
+@data_dir_option
+@click.pass_context
+def user_create(ctx: click.Context, name: str, password: str | None, admin: bool, data_dir: Path | None) -> None:
+    """Create a user."""
+    from packyard.services import users
+
+    try:
+        users.create_user(_state(ctx, data_dir).registry(), name, password, admin)
+    except PackyardError as exc:
+        _fail(exc)
+    click.echo(f"created user {name}")
+
+
+def _add_adapter_commands() -> None:
+    for ecosystem, adapter in load_adapters().items():
+        group = adapter.cli()
+        if group is not None:
+            group.name = ecosystem
+            main.add_command(group, ecosystem)
+
+
+_add_adapter_commands()

@@ -1,0 +1,51 @@
+"""Errors the core raises; each carries the HTTP status and a message a person can act on.
+
+Adapters translate them into their wire format (PyPI: reason phrase + body; RubyGems: plain text);
+the management API answers them as JSON `{"detail": ...}`.
+"""
+
+from __future__ import annotations
+
+
+class PackyardError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequest(PackyardError):
+    status_code = 400
+
+
+class Unauthorized(PackyardError):
+    """Missing or invalid credentials (401 with `WWW-Authenticate: Basic realm="packyard"`)."""
+
+    status_code = 401
+
+
+class Forbidden(PackyardError):
+    """Valid credentials that lack the needed scope or ownership."""
+
+    status_code = 403
+
+
+class NotFound(PackyardError):
+    status_code = 404
+
+
+class Conflict(PackyardError):
+    status_code = 409
+
+
+class FileConflict(Conflict):
+    """A file with this name exists already, with other bytes."""
+
+
+class PayloadTooLarge(PackyardError):
+    status_code = 413
+
+
+class Unprocessable(PackyardError):
+    status_code = 422

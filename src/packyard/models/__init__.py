@@ -1,0 +1,24 @@
+"""The tables. Import from here: `from packyard.models import Package, Artifact`."""
+
+from packyard.models.audit import AuditEvent
+from packyard.models.blob import Blob
+from packyard.models.document import Document
+from packyard.models.journal import JournalEntry
+from packyard.models.package import Artifact, Package, PackageOwner, Version
+from packyard.models.setting import StoredSetting
+from packyard.models.token import Token
+from packyard.models.user import User
+
+__all__ = [
+    "Artifact",
+    "AuditEvent",
+    "Blob",
+    "Document",
+    "JournalEntry",
+    "Package",
+    "PackageOwner",
+    "StoredSetting",
+    "Token",
+    "User",
+    "Version",
+]

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from packyard.models.types import UTCDateTime
+
+
+class JournalEntry(SQLModel, table=True):
+    """One registry change. `id` is the serial: it only grows, so adapters key caches and ETags on it."""
+
+    __tablename__ = "journal"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    ecosystem: str = Field(max_length=32, index=True)
+    package: str = Field(max_length=255, description="normalized name")
+    version: str | None = Field(default=None, max_length=255)
+    action: str = Field(max_length=32)  # publish | yank | unyank | delete | visibility | status
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

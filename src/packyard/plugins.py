@@ -1,0 +1,77 @@
+"""The adapter contract and the loader that finds adapters through the `packyard.protocols` entry points.
+
+The core knows adapters only through this interface; it never imports one by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import click
+    from sqlmodel import Session
+    from starlette.types import ASGIApp
+
+    from packyard.models import Artifact, JournalEntry, Package, Version
+    from packyard.registry import Registry
+
+ENTRY_POINT_GROUP = "packyard.protocols"
+
+
+@dataclass
+class Change:
+    """One change to a package, handed to its adapter inside the write transaction."""
+
+    ecosystem: str
+    action: str  # publish | yank | unyank | visibility | status | owners
+    package: Package
+    version: Version | None
+    artifacts: list[Artifact]
+    journal: JournalEntry
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def serial(self) -> int:
+        assert self.journal.id is not None
+        return self.journal.id
+
+
+class ProtocolAdapter:
+    """Base class of an ecosystem adapter; subclass it in `protocols/<ecosystem>/`."""
+
+    ecosystem: ClassVar[str]
+    scope_noun: ClassVar[str]
+    project_statuses: ClassVar[tuple[str, ...]] = ()  # statuses the management API may set (PEP 792 for PyPI)
+
+    def normalize_name(self, name: str) -> str:
+        raise NotImplementedError
+
+    def version_sort_key(self, version: str) -> Any:
+        """Orders versions the ecosystem's way (PEP 440, Gem::Version)."""
+        raise NotImplementedError
+
+    def create_app(self, registry: Registry) -> ASGIApp:
+        """The adapter's wire protocol, mounted at `/<ecosystem>`."""
+        raise NotImplementedError
+
+    def on_change(self, session: Session, change: Change) -> None:
+        """Called inside the serialized write transaction after every change; keep derived data in step here."""
+
+    def cli(self) -> click.Group | None:
+        """Extra CLI commands, mounted as `packyard <ecosystem> ...`; `ctx.obj.registry()` gives them the Registry."""
+        return None
+
+
+def load_adapters() -> dict[str, ProtocolAdapter]:
+    adapters: dict[str, ProtocolAdapter] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        cls = entry.load()
+        if not (isinstance(cls, type) and issubclass(cls, ProtocolAdapter)):
+            raise TypeError(f"entry point {entry.name} = {entry.value} is not a ProtocolAdapter subclass")
+        adapter = cls()
+        if adapter.ecosystem != entry.name:
+            raise TypeError(f"entry point {entry.name} loads an adapter for {adapter.ecosystem!r}")
+        adapters[adapter.ecosystem] = adapter
+    return dict(sorted(adapters.items()))

@@ -1,0 +1,117 @@
+"""The Registry: everything an adapter or route needs, built once per process from the settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from packyard.auth import Identity, MalformedCredentials, ScopeRules, parse_authorization, parse_scope
+from packyard.auth.secrets import hash_token, verify_password
+from packyard.cache import Cache, open_cache
+from packyard.clock import Clock
+from packyard.config import Settings
+from packyard.db import Database
+from packyard.errors import Forbidden, NotFound, Unauthorized
+from packyard.models import JournalEntry, Package, Token, User
+from packyard.plugins import ProtocolAdapter, load_adapters
+from packyard.storage import BlobStorage, open_storage
+
+# last_used_at is written at most this often per token, so reads stay read-only.
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class Registry:
+    def __init__(self, settings: Settings, adapters: dict[str, ProtocolAdapter] | None = None):
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url)
+        self.storage: BlobStorage = open_storage(settings.resolved_storage_url)
+        self.cache: Cache = open_cache(settings.redis_url, settings.resolved_database_url, settings.cache_entries)
+        self.clock = Clock(self.db, settable=settings.test_hooks)
+        self.adapters = load_adapters() if adapters is None else adapters
+        self.scope_rules = {eco: ScopeRules(a.scope_noun, a.normalize_name) for eco, a in self.adapters.items()}
+
+    def adapter(self, ecosystem: str) -> ProtocolAdapter:
+        try:
+            return self.adapters[ecosystem]
+        except KeyError:
+            raise NotFound(f"unknown ecosystem '{ecosystem}' (known: {', '.join(self.adapters)})") from None
+
+    # -- authentication -------------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Identity | None:
+        """None when no credentials were sent; raises Unauthorized when they are wrong."""
+        try:
+            credentials = parse_authorization(authorization)
+        except MalformedCredentials as exc:
+            raise Unauthorized(f"Invalid credentials: {exc}.") from None
+        if credentials is None:
+            return None
+        now = self.clock.now()
+        with self.db.read() as session:
+            token = session.exec(select(Token).where(Token.secret_hash == hash_token(credentials.secret))).first()
+            user = session.get(User, token.user_id) if token is not None else None
+        if token is None or user is None:
+            raise Unauthorized("Invalid or unknown token: create one with 'packyard token create' or POST /api/v1/tokens.")
+        if credentials.username not in (None, "__token__", user.name):
+            raise Unauthorized(f"This token does not belong to user '{credentials.username}': use '__token__' as the user name.")
+        if token.revoked_at is not None:
+            raise Unauthorized(f"Token '{token.name}' was revoked: create a new one.")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise Unauthorized(f"Token '{token.name}' expired at {token.expires_at.isoformat()}: create a new one.")
+        if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+            with self.db.write() as session:
+                fresh = session.get(Token, token.id)
+                if fresh is not None:
+                    fresh.last_used_at = now
+                    session.add(fresh)
+        scopes = [parse_scope(s, self.scope_rules) for s in token.scopes if _known(s, self.scope_rules)]
+        return Identity(user=user, token=token, scopes=scopes)
+
+    def authenticate_password(self, username: str, password: str) -> User:
+        with self.db.read() as session:
+            user = session.exec(select(User).where(User.name == username)).first()
+        if user is None or not verify_password(password, user.password_hash):
+            raise Unauthorized("Invalid user name or password.")
+        return user
+
+    def read_access(self, identity: Identity | None, ecosystem: str, package: Package | None) -> None:
+        """Raise unless `identity` may read `package` (None: a listing or an unknown name)."""
+        restricted = self.settings.private or (package is not None and package.is_private)
+        if not restricted:
+            return
+        if identity is None:
+            raise Unauthorized("Authentication required: this registry needs a token with read access; send it as Basic '__token__:<token>'.")
+        if package is None:
+            return
+        if not identity.allows(ecosystem, package.normalized_name, "read"):
+            raise Forbidden(f"Your token has no read scope for '{package.name}': ask for '{ecosystem}:{self.adapters[ecosystem].scope_noun}:{package.normalized_name}:read'.")
+
+    def can_read(self, identity: Identity | None, ecosystem: str, package: Package) -> bool:
+        try:
+            self.read_access(identity, ecosystem, package)
+        except (Unauthorized, Forbidden):
+            return False
+        return True
+
+    # -- change serials -------------------------------------------------------------------------
+
+    def serial(self, ecosystem: str) -> int:
+        """The ecosystem's latest change serial: O(1) (Redis) or an indexed lookup."""
+        cached = self.cache.get_serial(ecosystem)
+        if cached is not None:
+            return cached
+        with self.db.read() as session:
+            value = session.exec(select(func.max(JournalEntry.id)).where(JournalEntry.ecosystem == ecosystem)).one()
+        serial = int(value or 0)
+        self.cache.publish_serial(ecosystem, serial)
+        return serial
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _known(scope: str, rules: dict[str, ScopeRules]) -> bool:
+    """Scopes of an ecosystem whose adapter is not installed are ignored, not fatal."""
+    return scope == "admin" or scope.split(":", 1)[0] in rules

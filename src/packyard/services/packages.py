@@ -1,0 +1,66 @@
+"""Read-side queries on packages, versions and artifacts."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from packyard.models import Artifact, Package, PackageOwner, User, Version
+
+
+def get_package(session: Session, ecosystem: str, normalized_name: str) -> Package | None:
+    return session.exec(
+        select(Package).where(Package.ecosystem == ecosystem, Package.normalized_name == normalized_name)
+    ).first()
+
+
+def get_version(session: Session, package: Package, version: str) -> Version | None:
+    return session.exec(select(Version).where(Version.package_id == package.id, Version.version == version)).first()
+
+
+def list_packages(session: Session, ecosystem: str | None = None, offset: int = 0, limit: int | None = None) -> list[Package]:
+    query = select(Package).order_by(Package.ecosystem, Package.normalized_name)
+    if ecosystem is not None:
+        query = query.where(Package.ecosystem == ecosystem)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def count_packages(session: Session, ecosystem: str | None = None) -> int:
+    query = select(func.count()).select_from(Package)
+    if ecosystem is not None:
+        query = query.where(Package.ecosystem == ecosystem)
+    return int(session.exec(query).one())
+
+
+def list_versions(session: Session, package: Package) -> list[Version]:
+    """In creation order."""
+    return list(session.exec(select(Version).where(Version.package_id == package.id).order_by(Version.id)))
+
+
+def list_artifacts(session: Session, package: Package) -> list[Artifact]:
+    """Every file of the package, in upload order."""
+    return list(session.exec(select(Artifact).where(Artifact.package_id == package.id).order_by(Artifact.id)))
+
+
+def version_artifacts(session: Session, version: Version) -> list[Artifact]:
+    return list(session.exec(select(Artifact).where(Artifact.version_id == version.id).order_by(Artifact.id)))
+
+
+def find_artifact(session: Session, ecosystem: str, filename: str) -> Artifact | None:
+    return session.exec(select(Artifact).where(Artifact.ecosystem == ecosystem, Artifact.filename == filename)).first()
+
+
+def owners(session: Session, package: Package) -> list[User]:
+    return list(
+        session.exec(
+            select(User).join(PackageOwner, PackageOwner.user_id == User.id).where(PackageOwner.package_id == package.id).order_by(User.name)
+        )
+    )
+
+
+def is_owner(session: Session, package: Package, user: User) -> bool:
+    return session.get(PackageOwner, (package.id, user.id)) is not None

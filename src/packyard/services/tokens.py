@@ -1,0 +1,105 @@
+"""API tokens: minted with a subset of the minter's scopes, shown once, stored as a hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from packyard.auth import ADMIN, Identity, ScopeError, parse_scope
+from packyard.auth.scopes import scope_covers
+from packyard.auth.secrets import hash_token, new_token_secret
+from packyard.errors import BadRequest, Forbidden, NotFound
+from packyard.models import Token, User
+from packyard.services import audit
+from packyard.services.users import get_or_create_user
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+
+
+@dataclass
+class MintedToken:
+    token: Token
+    secret: str  # shown once, never stored
+
+
+def normalize_scopes(registry: Registry, scopes: list[str]) -> list[str]:
+    if not scopes:
+        raise BadRequest("A token needs at least one scope, e.g. 'pypi:package:*:read' or 'admin'.")
+    try:
+        parsed = [parse_scope(s, registry.scope_rules) for s in scopes]
+    except ScopeError as exc:
+        raise BadRequest(str(exc)) from None
+    return list(dict.fromkeys(str(s) for s in parsed))
+
+
+def mint(
+    registry: Registry,
+    session: Session,
+    user: User,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    minted_by: Identity | None = None,
+    remote_addr: str | None = None,
+) -> MintedToken:
+    """Create a token for `user`. With `minted_by`, the new scopes must be covered by the minter's."""
+    normalized = normalize_scopes(registry, scopes)
+    if minted_by is not None:
+        for text in normalized:
+            wanted = parse_scope(text, registry.scope_rules)
+            if not scope_covers(minted_by.scopes, wanted):
+                raise Forbidden(f"Your token cannot mint the scope '{text}': a token can only grant scopes it holds itself.")
+    now = registry.clock.now()
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise BadRequest("expires_at needs a time zone, e.g. 2030-01-01T00:00:00Z.")
+    if expires_at is not None and expires_at <= now:
+        raise BadRequest("expires_at is in the past: give a future time.")
+    secret = new_token_secret()
+    token = Token(
+        user_id=user.id,
+        name=name or "token",
+        secret_hash=hash_token(secret),
+        display_prefix=secret[:8],
+        scopes=normalized,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(session, now, "token.create", minted_by, remote_addr, detail={"token_id": token.id, "user": user.name, "scopes": normalized})
+    return MintedToken(token, secret)
+
+
+def mint_for_user_name(registry: Registry, user_name: str, name: str, scopes: list[str], expires_at: datetime | None = None) -> MintedToken:
+    """The CLI path: creates the user if absent; an admin token makes its user an admin."""
+    with registry.db.write() as session:
+        user = get_or_create_user(session, registry, user_name)
+        if ADMIN in scopes and not user.is_admin:
+            user.is_admin = True
+            session.add(user)
+        return mint(registry, session, user, name, scopes, expires_at)
+
+
+def list_tokens(registry: Registry, user_name: str | None = None) -> list[tuple[Token, str]]:
+    with registry.db.read() as session:
+        query = select(Token, User.name).join(User, User.id == Token.user_id).order_by(Token.id)
+        if user_name is not None:
+            query = query.where(User.name == user_name)
+        return [(t, n) for t, n in session.exec(query)]
+
+
+def revoke(registry: Registry, token_id: int, by: Identity | None = None, remote_addr: str | None = None) -> Token:
+    with registry.db.write() as session:
+        token = session.get(Token, token_id)
+        if token is None or (by is not None and not by.is_admin and token.user_id != by.user.id):
+            raise NotFound(f"No token with id {token_id}.")
+        if token.revoked_at is None:
+            token.revoked_at = registry.clock.now()
+            session.add(token)
+            audit.record(session, token.revoked_at, "token.revoke", by, remote_addr, detail={"token_id": token_id})
+        return token
+

@@ -1,0 +1,77 @@
+"""The blob storage interface: content-addressed bytes, written so a crash never exposes a partial blob."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from packyard.errors import PayloadTooLarge
+
+
+@dataclass
+class StagedBlob:
+    """Bytes received and hashed, waiting in a temporary file until the publishing transaction keeps them."""
+
+    path: Path
+    size: int
+    sha256: str
+    md5: str
+    blake2b_256: str
+
+
+class Hasher:
+    """sha256, md5 and blake2b-256 in one pass, with a size limit."""
+
+    def __init__(self, max_bytes: int | None):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._blake2 = hashlib.blake2b(digest_size=32)
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise PayloadTooLarge(
+                f"File too large: the limit is {self.max_bytes} bytes "
+                f"({self.max_bytes / 1024 / 1024:.0f} MiB); ask the registry admin to raise PACKYARD_MAX_UPLOAD_BYTES."
+            )
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+        self._blake2.update(chunk)
+
+    def digests(self) -> tuple[str, str, str]:
+        return self._sha256.hexdigest(), self._md5.hexdigest(), self._blake2.hexdigest()
+
+
+class BlobStorage(ABC):
+    @abstractmethod
+    async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
+        """Stream chunks into a temporary file while hashing; raises PayloadTooLarge past max_bytes."""
+
+    @abstractmethod
+    def stage_sync(self, chunks: Iterable[bytes], max_bytes: int | None) -> StagedBlob: ...
+
+    @abstractmethod
+    def keep(self, staged: StagedBlob) -> bool:
+        """Move staged bytes into place under their sha256. Returns False when the blob already existed."""
+
+    @abstractmethod
+    def discard(self, staged: StagedBlob) -> None: ...
+
+    @abstractmethod
+    def open(self, sha256: str) -> BinaryIO: ...
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, sha256: str) -> None: ...
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise if the storage cannot be reached (readiness probe)."""

@@ -1,0 +1,34 @@
+"""Fixtures: real server processes on the backend the run was configured for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.server import RunningServer, start_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A fresh server for the test module (empty database, blobs and cache)."""
+    running = start_server(tmp_path_factory.mktemp("server"))
+    yield running
+    running.stop()
+    running.backend.drop()
+
+
+@pytest.fixture
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Start servers with custom settings: `server_factory(workers=2, extra_env={...})`."""
+    started: list[RunningServer] = []
+
+    def _start(**kwargs) -> RunningServer:
+        running = start_server(tmp_path_factory.mktemp("server"), **kwargs)
+        started.append(running)
+        return running
+
+    yield _start
+    for running in started:
+        running.stop()
+        running.backend.drop()

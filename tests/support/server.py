@@ -1,0 +1,111 @@
+"""Start real `packyard serve` processes for tests, on a free port, with an empty backend."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.backends import Backend, new_backend
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    url: str
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    backend: Backend
+    process: subprocess.Popen
+    log_path: Path
+    _registry: object | None = field(default=None, repr=False)
+
+    def cli(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run the `packyard` CLI against this server's data."""
+        return subprocess.run(
+            [sys.executable, "-m", "packyard", *args], env=self.env, capture_output=True, text=True, check=check, input=input, timeout=120
+        )
+
+    def registry(self):
+        """An in-process Registry on the same database and storage (fast set-up, e.g. minting tokens)."""
+        if self._registry is None:
+            from packyard.config import Settings
+            from packyard.registry import Registry
+
+            settings = Settings(
+                data_dir=self.data_dir,
+                database_url=self.backend.database_url,
+                redis_url=self.backend.redis_url,
+                test_hooks=self.env.get("PACKYARD_TEST_HOOKS") == "true",
+            )
+            self._registry = Registry(settings)
+        return self._registry
+
+    def mint_token(self, *scopes: str, user: str = "alice", name: str = "test") -> str:
+        from packyard.services.tokens import mint_for_user_name
+
+        return mint_for_user_name(self.registry(), user, name, list(scopes)).secret
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None
+
+
+def start_server(
+    data_dir: Path,
+    *,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    backend: Backend | None = None,
+) -> RunningServer:
+    backend = backend or new_backend()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACKYARD_")}
+    env.update(backend.env())
+    env["PACKYARD_DATA_DIR"] = str(data_dir)
+    env.update(extra_env or {})
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    log = open(log_path, "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    server = RunningServer(url, port, data_dir, env, backend, process, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"packyard serve exited with {process.returncode}:\n{server.log()[-4000:]}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"packyard serve did not become ready:\n{server.log()[-4000:]}")
