@@ -67,7 +67,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, data_dir: Path
     """Run the server (migrations are applied first)."""
     import uvicorn
 
-    from packyard import migrate
+    from packyard import migrate, reason_phrase
     from packyard.storage import LocalBlobStorage, open_storage
 
     state = _state(ctx, data_dir)
@@ -80,7 +80,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, data_dir: Path
         storage.sweep_incoming()  # before any worker starts: leftovers of a crash, never visible blobs
     uvicorn.run(
         "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, log_level="info",
+        proxy_headers=True, log_level="info", http=reason_phrase.protocol_class(),
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from packaging.version import Version
 
 from packyard_pypi.distributions import InvalidDistribution, parse_filename, read_core_metadata
-from pypi_dists import build_sdist, build_wheel, core_metadata
+from tests.pypi.pypi_dists import build_sdist, build_wheel, core_metadata
 
 
 def test_parse_wheel_and_sdist_filenames():

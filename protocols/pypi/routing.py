@@ -1,0 +1,74 @@
+"""The ASGI app mounted at ``/pypi``: a plain path dispatcher in front of thin handlers.
+
+Routes (below the mount point):
+  /simple/                             simple index (PEP 503/691)
+  /simple/<project>/                   project page
+  /files/<project>/<filename>          downloads; ``<filename>.metadata`` is the PEP 658 sidecar
+  /legacy/  (and /legacy)              twine / uv upload
+  /pypi/<project>/json                 legacy JSON API; also /pypi/<project>/<version>/json
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packyard.errors import PackyardError, Unauthorized
+
+from . import file_views, json_views, simple_views, upload
+from .wire import WWW_AUTHENTICATE, Request, Send, redirect, respond_text
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+
+_READ_METHODS = ("GET", "HEAD")
+
+
+class PypiApp:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request.from_scope(scope, receive)
+        try:
+            await self._dispatch(request, send)
+        except Unauthorized as exc:
+            await respond_text(send, 401, exc.detail, [WWW_AUTHENTICATE])
+        except PackyardError as exc:
+            await respond_text(send, exc.status_code, exc.detail)
+
+    async def _dispatch(self, request: Request, send: Send) -> None:
+        registry = self.registry
+        path = request.path
+        parts = path.strip("/").split("/") if path.strip("/") else []
+        slash = path.endswith("/")
+        if parts and parts[0] == "legacy" and len(parts) == 1:
+            await upload.upload(registry, request, send)  # no redirect for /legacy: twine refuses 3xx
+            return
+        if request.method not in _READ_METHODS:
+            await respond_text(send, 405, f"{request.method} is not allowed here.", [("allow", "GET, HEAD")])
+            return
+        if parts == ["simple"]:
+            if not slash:
+                await redirect(send, f"{request.root_path}/simple/")
+                return
+            await simple_views.index(registry, request, send)
+            return
+        if len(parts) == 2 and parts[0] == "simple":
+            await simple_views.project(registry, request, send, parts[1], slash)
+            return
+        if len(parts) == 3 and parts[0] == "files" and not slash:
+            project, filename = parts[1], parts[2]
+            if filename.endswith(".metadata"):
+                await file_views.metadata(registry, request, send, project, filename[: -len(".metadata")])
+            else:
+                await file_views.download(registry, request, send, project, filename)
+            return
+        if parts[:1] == ["pypi"] and parts[-1:] == ["json"] and len(parts) in (3, 4):
+            version = parts[2] if len(parts) == 4 else None
+            await json_views.project_json(registry, request, send, parts[1], version, slash)
+            return
+        await respond_text(
+            send, 404, f"Not found: {request.root_path}{path}. The index is at {request.root_path}/simple/."
+        )
