@@ -1,10 +1,18 @@
-"""Registration of the RubyGems adapter (its endpoints are being built; see issue 4)."""
+"""The RubyGems adapter: `gem` and `bundler` speak to packyard through the source root `/rubygems/`."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from typing import TYPE_CHECKING, Any
 
-from packyard.plugins import ProtocolAdapter
+from packyard.plugins import Change, ProtocolAdapter
+
+from . import gem_version
+
+if TYPE_CHECKING:
+    import click
+    from sqlmodel import Session
+
+    from packyard.registry import Registry
 
 
 class RubygemsAdapter(ProtocolAdapter):
@@ -12,10 +20,23 @@ class RubygemsAdapter(ProtocolAdapter):
     scope_noun = "gem"
 
     def normalize_name(self, name: str) -> str:
+        """Gem names are case-sensitive and used as given (`Rack` and `rack` are different gems)."""
         return name
 
-    def version_sort_key(self, version: str):
-        return version
+    def version_sort_key(self, version: str) -> Any:
+        return gem_version.sort_key(version)
 
-    def create_app(self, registry):
-        return Starlette()
+    def create_app(self, registry: Registry):
+        from .source_app import build_app
+
+        return build_app(registry)
+
+    def on_change(self, session: Session, change: Change) -> None:
+        from .index_writer import apply_change
+
+        apply_change(session, change)
+
+    def cli(self) -> click.Group:
+        from .cli import rubygems
+
+        return rubygems

@@ -1,0 +1,176 @@
+"""Find the bytes for each read path and check access (synchronous: runs in a worker thread).
+
+Every lookup is O(1) in the size of the registry on the common path: a serial check plus a memo
+hit, or one primary-key read of a stored document. Only readers of private gems get bodies built
+per request, and those cost O(their private gems).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packyard.auth import Identity
+from packyard.errors import NotFound
+from packyard.models import Artifact, Package
+from packyard.services.packages import find_artifact, get_package
+
+from . import documents, legacy_specs, messages, versions_index
+from .compact_index_lines import names_body
+from .memo import Memo
+from .serving import FileRepresentation, Representation
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+
+ECOSYSTEM = documents.ECOSYSTEM
+
+
+@dataclass
+class GemFile:
+    artifact: Artifact
+    package: Package
+
+
+class IndexReader:
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.memo: Memo[Representation] = Memo()
+
+    # -- access ---------------------------------------------------------------------------------
+
+    def identify(self, authorization: str | None) -> Identity | None:
+        identity = self.registry.authenticate(authorization) if authorization else None
+        self.registry.read_access(identity, ECOSYSTEM, None)  # PACKYARD_PRIVATE: anonymous -> 401
+        return identity
+
+    def _private_names(self, identity: Identity | None) -> list[str]:
+        if identity is None:
+            return []
+        with self.registry.db.read() as session:
+            names = versions_index.readable_private_names(session, identity)
+        return [n for n in names if identity.allows(ECOSYSTEM, n, "read")]
+
+    # -- compact index --------------------------------------------------------------------------
+
+    def versions(self, identity: Identity | None) -> Representation:
+        serial = self.registry.serial(ECOSYSTEM)
+        shared = self.memo.get("versions", serial)
+        if shared is None:
+            with self.registry.db.read() as session:
+                body = versions_index.shared_body(session)
+            if body is None:
+                with self.registry.db.write(lock=ECOSYSTEM) as session:
+                    versions_index.ensure_base(session, self.registry.clock.now())
+                    body = versions_index.shared_body(session)
+            shared = self.memo.put("versions", serial, Representation.compact_index(body))
+        private = self._private_names(identity)
+        if not private:
+            return shared
+        key = ("versions", identity.token.id if identity.token else identity.user.id)
+        stamp = (serial, tuple(private))
+        rep = self.memo.get(key, stamp)
+        if rep is None:
+            with self.registry.db.read() as session:
+                tail = versions_index.private_lines(session, private)
+            rep = self.memo.put(key, stamp, Representation.compact_index(shared.body + tail, private=True))
+        return rep
+
+    def info(self, identity: Identity | None, name: str) -> Representation:
+        with self.registry.db.read() as session:
+            package = get_package(session, ECOSYSTEM, name)
+            if package is None:
+                raise NotFound(messages.GEM_NOT_FOUND)
+            self.registry.read_access(identity, ECOSYSTEM, package)
+            rep = self.memo.get(("info", name), package.last_serial)
+            if rep is not None:
+                return rep
+            body = documents.get(session, documents.info_key(name))
+        if body is None:
+            raise NotFound(messages.GEM_NOT_FOUND)
+        return self.memo.put(("info", name), package.last_serial,
+                             Representation.compact_index(body, private=package.is_private))
+
+    def names(self, identity: Identity | None) -> Representation:
+        serial = self.registry.serial(ECOSYSTEM)
+        shared = self.memo.get("names", serial)
+        if shared is None:
+            with self.registry.db.read() as session:
+                body = documents.get(session, documents.NAMES) or b"---\n\n"
+            shared = self.memo.put("names", serial, Representation.compact_index(body))
+        private = self._private_names(identity)
+        if not private:
+            return shared
+        with self.registry.db.read() as session:
+            infos = documents.get_many(session, [documents.info_key(n) for n in private])
+        visible = [n for n in private if versions_index.info_entries(infos.get(documents.info_key(n), b""))]
+        if not visible:
+            return shared
+        public = [line for line in shared.body.decode().split("\n")[1:] if line]
+        return Representation.compact_index(names_body(sorted(set(public) | set(visible))), private=True)
+
+    # -- legacy indexes -------------------------------------------------------------------------
+
+    def specs(self, identity: Identity | None, kind: str) -> Representation:
+        serial = self.registry.serial(ECOSYSTEM)
+        private = self._private_names(identity)
+        if private:
+            with self.registry.db.read() as session:
+                body = legacy_specs.render_specs(session, kind, include_private=set(private))
+            return Representation.binary(body, private=True)
+        rep = self.memo.get(("specs", kind), serial)
+        if rep is None:
+            with self.registry.db.read() as session:
+                body = documents.get(session, documents.specs_key(kind))
+            if body is None:
+                body = legacy_specs.empty_specs()
+            rep = self.memo.put(("specs", kind), serial, Representation.binary(body))
+        return rep
+
+    def _indexed_file(self, identity: Identity | None, filename: str) -> GemFile | None:
+        with self.registry.db.read() as session:
+            artifact = find_artifact(session, ECOSYSTEM, filename)
+            if artifact is None or artifact.yanked:
+                return None
+            package = session.get(Package, artifact.package_id)
+        if package is None:
+            return None
+        self.registry.read_access(identity, ECOSYSTEM, package)
+        return GemFile(artifact, package)
+
+    def quick_spec(self, identity: Identity | None, original_name: str) -> Representation | None:
+        found = self._indexed_file(identity, f"{original_name}.gem")
+        if found is None:
+            found = self._quick_by_original_name(identity, original_name)
+        if found is None:
+            return None
+        key = ("quick", found.artifact.filename)
+        rep = self.memo.get(key, found.artifact.id)
+        if rep is None:
+            with self.registry.db.read() as session:
+                body = documents.get(session, documents.quick_key(found.artifact.filename[:-len(".gem")]))
+            if body is None:
+                return None
+            rep = self.memo.put(key, found.artifact.id, Representation.binary(body, private=found.package.is_private))
+        return rep
+
+    def _quick_by_original_name(self, identity: Identity | None, original_name: str) -> GemFile | None:
+        """Old gems name their platform differently in the gemspec (`original_platform`)."""
+        with self.registry.db.read() as session:
+            filename = documents.get(session, documents.quick_alias_key(original_name))
+        if filename is None:
+            return None
+        return self._indexed_file(identity, filename.decode())
+
+    def gem_file(self, identity: Identity | None, full_name: str) -> FileRepresentation | None:
+        found = self._indexed_file(identity, f"{full_name}.gem")
+        if found is None:
+            return None
+        storage = self.registry.storage
+        sha = found.artifact.blob_sha256
+        return FileRepresentation(
+            open=lambda: storage.open(sha),
+            size=found.artifact.size,
+            etag=f'"{found.artifact.md5}"',
+            cache_control="private, no-cache" if found.package.is_private else "max-age=60, public",
+        )

@@ -1,0 +1,83 @@
+"""Keep the served documents in step with every change, inside the change's write transaction.
+
+For a push, yank or unyank of gem G (serialized per ecosystem by the core):
+1. re-render `/info/G` from G's indexed files, in push order;
+2. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
+3. re-render `/names` and the Marshal `specs` indexes (public gems only);
+4. on push, store the quick gemspec.
+Visibility changes add the gem's full line to `/versions` (private -> public) or compact
+`/versions` without it (public -> private). When the `/versions` base is older than a month it is
+compacted after the change, as rubygems.org does monthly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from packyard.models import Document, JournalEntry
+from packyard.plugins import Change
+from packyard.services.packages import list_artifacts
+
+from . import documents, legacy_specs, versions_index
+from .compact_index_lines import info_body, number_and_platform
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+
+ECOSYSTEM = documents.ECOSYSTEM
+REBUILD_AFTER = timedelta(days=30)
+
+
+def apply_change(session: Session, change: Change) -> None:
+    now = change.journal.at
+    package = change.package
+    artifacts = list_artifacts(session, package)
+    indexed = [a for a in artifacts if not a.yanked]
+    body = info_body(indexed)
+    documents.put(session, documents.info_key(package.name), body, now)
+    if change.action == "publish":
+        for artifact in change.artifacts:
+            legacy_specs.store_quick_spec(session, artifact, now)
+
+    rebuild = False
+    if not package.is_private and change.action in ("publish", "yank", "unyank") and change.artifacts:
+        prefix = "-" if change.action == "yank" else ""
+        entries = [prefix + number_and_platform(a) for a in change.artifacts]
+        versions_index.append(session, change.serial, versions_index.event_line(package.name, entries, body), now)
+    elif change.action == "settings" and "visibility" in change.detail:
+        if package.is_private:
+            rebuild = True  # its lines must leave the shared body
+        else:
+            line = versions_index.gem_line(package.name, body)
+            if line:
+                versions_index.append(session, change.serial, line, now)
+
+    if change.action in ("publish", "yank", "unyank", "settings"):
+        legacy_specs.store_public_indexes(session, now)
+    if rebuild or _base_is_stale(session, now):
+        versions_index.rebuild(session, now)
+
+
+def _base_is_stale(session: Session, now: datetime) -> bool:
+    created = session.exec(
+        select(Document.updated_at).where(Document.ecosystem == ECOSYSTEM, Document.key == documents.VERSIONS_BASE)
+    ).first()
+    return created is not None and now - created > REBUILD_AFTER
+
+
+def rebuild_versions(registry: Registry) -> bytes:
+    """Compact `/versions` now (CLI `packyard rubygems rebuild-index`, test hook); returns the new base."""
+    with registry.db.write(lock=ECOSYSTEM) as session:
+        now = registry.clock.now()
+        body = versions_index.rebuild(session, now)
+        # The served body changed without a package change: move the serial on so caches notice.
+        entry = JournalEntry(ecosystem=ECOSYSTEM, package="", action="reindex", at=now, data={})
+        session.add(entry)
+        session.flush()
+        serial = entry.id
+    registry.cache.publish_serial(ECOSYSTEM, serial)
+    return body
+

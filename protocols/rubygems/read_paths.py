@@ -1,0 +1,95 @@
+"""The hot GET/HEAD paths of the gem source, as a plain ASGI callable in front of the API routes.
+
+Each handler only finds the bytes (`IndexReader`, in a worker thread), checks access and hands
+them to `serving.serve`; anything else (push, yank, JSON API, ...) falls through to `api_routes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import anyio.to_thread
+
+from packyard.errors import PackyardError, Unauthorized
+
+from . import messages
+from .index_reader import IndexReader
+from .serving import header, send_text, serve
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+WWW_AUTHENTICATE = (b"www-authenticate", b'Basic realm="packyard"')
+SPECS_FILES = {
+    "/specs.4.8.gz": "specs",
+    "/latest_specs.4.8.gz": "latest_specs",
+    "/prerelease_specs.4.8.gz": "prerelease_specs",
+}
+QUICK_PREFIX = "/quick/Marshal.4.8/"
+QUICK_SUFFIX = ".gemspec.rz"
+
+
+def route_path(scope: dict[str, Any]) -> str:
+    """The path below the mount point (`/rubygems`)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root):]
+    return path
+
+
+def _safe_name(part: str) -> bool:
+    return bool(part) and "/" not in part and part not in (".", "..")
+
+
+class ReadPaths:
+    def __init__(self, reader: IndexReader, fallback: ASGIApp):
+        self.reader = reader
+        self.fallback = fallback
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.fallback(scope, receive, send)
+            return
+        path = route_path(scope)
+        handler = self._route(path)
+        if handler is None:
+            await self.fallback(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        try:
+            identity = await anyio.to_thread.run_sync(self.reader.identify, header(scope, b"authorization"))
+            rep = await anyio.to_thread.run_sync(handler, identity, path)
+        except PackyardError as exc:
+            extra = [WWW_AUTHENTICATE] if isinstance(exc, Unauthorized) else []
+            await send_text(send, exc.status_code, exc.detail, extra, head=head)
+            return
+        if rep is None:
+            await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
+            return
+        if rep == "root":
+            await send_text(send, 200, "", head=head, content_type="text/plain")
+            return
+        await serve(scope, send, rep)
+
+    def _route(self, path: str):
+        if path in ("", "/"):
+            return lambda identity, p: "root"
+        if path == "/versions":
+            return lambda identity, p: self.reader.versions(identity)
+        if path == "/names":
+            return lambda identity, p: self.reader.names(identity)
+        if path.startswith("/info/") and _safe_name(path[len("/info/"):]):
+            return lambda identity, p: self.reader.info(identity, p[len("/info/"):])
+        if path in SPECS_FILES:
+            return lambda identity, p: self.reader.specs(identity, SPECS_FILES[p])
+        if path.startswith(QUICK_PREFIX) and path.endswith(QUICK_SUFFIX):
+            name = path[len(QUICK_PREFIX):-len(QUICK_SUFFIX)]
+            if _safe_name(name):
+                return lambda identity, p: self.reader.quick_spec(identity, name)
+            return lambda identity, p: None
+        if path.startswith("/gems/") and path.endswith(".gem"):
+            name = path[len("/gems/"):-len(".gem")]
+            if _safe_name(name):
+                return lambda identity, p: self.reader.gem_file(identity, name)
+            return lambda identity, p: None
+        return None

@@ -1,0 +1,24 @@
+"""The ASGI app mounted at `/rubygems`: hot read paths first, then the gem API (and test hooks)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+
+from . import test_hooks
+from .api_routes import GemApi, plain_text_errors
+from .index_reader import IndexReader
+from .read_paths import ReadPaths
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+
+
+def build_app(registry: Registry) -> ReadPaths:
+    routes = GemApi(registry).routes()
+    if registry.settings.test_hooks:
+        routes += test_hooks.routes(registry)
+    api = Starlette(routes=routes)
+    plain_text_errors(api)
+    return ReadPaths(IndexReader(registry), api)
