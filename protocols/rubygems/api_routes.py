@@ -26,6 +26,7 @@ from packyard.services.tokens import mint
 
 from . import documents, gem_json, messages
 from .gem_package import InvalidGem, read_gem
+from .legacy_specs import quick_spec_meta
 from .spec_meta import spec_to_meta
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class GemApi:
             version=spec.version,
             filename=filename,
             staged=staged,
-            artifact_meta=spec_to_meta(spec),
+            artifact_meta={**spec_to_meta(spec), **quick_spec_meta(spec)},
             platform=spec.platform,
         )
         try:

@@ -7,8 +7,8 @@ Keys (ecosystem `rubygems`):
   (public gems only), in serial order;
 - `names`: the public `/names` body;
 - `specs/<kind>`: the public gzipped Marshal indexes (`specs`, `latest_specs`, `prerelease_specs`);
-- `quick/<full_name>`: the deflated Marshal gemspec served at `quick/Marshal.4.8/<full_name>.gemspec.rz`;
-- `quick-alias/<original_name>`: the `.gem` filename, when the gemspec spells its platform differently.
+- `quick-alias/<original_name>`: the `.gem` filename, when the gemspec spells its platform differently
+  (quick gemspecs themselves are kept on the Artifact row, see `legacy_specs`).
 
 All of them are written inside the serialized write transaction of the change that alters them, so
 every worker sees a consistent set the moment the change commits.
@@ -33,10 +33,6 @@ SPECS_KINDS = ("specs", "latest_specs", "prerelease_specs")
 
 def info_key(name: str) -> str:
     return f"info/{name}"
-
-
-def quick_key(full_name: str) -> str:
-    return f"quick/{full_name}"
 
 
 def quick_alias_key(original_name: str) -> str:

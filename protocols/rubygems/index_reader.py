@@ -144,15 +144,10 @@ class IndexReader:
             found = self._quick_by_original_name(identity, original_name)
         if found is None:
             return None
-        key = ("quick", found.artifact.filename)
-        rep = self.memo.get(key, found.artifact.id)
-        if rep is None:
-            with self.registry.db.read() as session:
-                body = documents.get(session, documents.quick_key(found.artifact.filename[:-len(".gem")]))
-            if body is None:
-                return None
-            rep = self.memo.put(key, found.artifact.id, Representation.binary(body, private=found.package.is_private))
-        return rep
+        body = legacy_specs.quick_spec_bytes(found.artifact)
+        if body is None:
+            return None
+        return Representation.binary(body, private=found.package.is_private)
 
     def _quick_by_original_name(self, identity: Identity | None, original_name: str) -> GemFile | None:
         """Old gems name their platform differently in the gemspec (`original_platform`)."""

@@ -4,7 +4,7 @@ For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 1. re-render `/info/G` from G's indexed files, in push order;
 2. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
 3. re-render `/names` and the Marshal `specs` indexes (public gems only);
-4. on push, store the quick gemspec.
+4. on push of an old gem whose gemspec spells its platform differently, remember that spelling.
 Visibility changes add the gem's full line to `/versions` (private -> public) or compact
 `/versions` without it (public -> private). When the `/versions` base is older than a month it is
 compacted after the change, as rubygems.org does monthly.
@@ -40,7 +40,7 @@ def apply_change(session: Session, change: Change) -> None:
     documents.put(session, documents.info_key(package.name), body, now)
     if change.action == "publish":
         for artifact in change.artifacts:
-            legacy_specs.store_quick_spec(session, artifact, now)
+            legacy_specs.store_quick_alias(session, artifact, now)
 
     rebuild = False
     if not package.is_private and change.action in ("publish", "yank", "unyank") and change.artifacts:

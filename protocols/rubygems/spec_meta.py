@@ -1,4 +1,4 @@
-"""A pushed gem's specification as the JSON kept on its Artifact row (`Artifact.meta`), and back.
+"""A pushed gem's specification as the JSON kept on its Artifact row (`Artifact.meta`).
 
 Everything an index, the quick gemspec or the JSON API needs later comes from here, so no read
 ever opens the `.gem` again.
@@ -26,16 +26,3 @@ def spec_to_meta(spec: GemSpec) -> dict[str, Any]:
         meta[name] = value
     return meta
 
-
-def meta_to_spec(meta: dict[str, Any]) -> GemSpec:
-    values: dict[str, Any] = {}
-    for name in _FIELDS:
-        if name not in meta:
-            continue
-        value = meta[name]
-        if name == "date" and isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        elif name in ("runtime_dependencies", "development_dependencies"):
-            value = [(dep, req) for dep, req in value]
-        values[name] = value
-    return GemSpec(**values)
