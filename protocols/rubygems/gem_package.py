@@ -234,8 +234,6 @@ def _string_list(value: Any, what: str) -> list[str]:
 def _optional_string(value: Any, what: str) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, (int, float)):
-        return str(value)
     raise InvalidGem(f"invalid {what} in the gemspec: expected a string")
 
 
@@ -250,6 +248,9 @@ def _dependencies(value: Any) -> tuple[list[tuple[str, str]], list[tuple[str, st
         if not (isinstance(dep, gem_yaml.RubyObject) and dep.ruby_class == "Gem::Dependency"):
             raise InvalidGem(f"invalid dependency in the gemspec: {dep!r}")
         name = dep.get("name")
+        for key, item in dep.items():
+            if not (item is None or isinstance(item, (str, bool, int, GemRequirement, GemVersion))):
+                raise InvalidGem(f"invalid value for {key} of dependency {name!r} in the gemspec: {item!r}")
         if not isinstance(name, str) or not VALID_NAME.match(name):
             raise InvalidGem(f"invalid dependency name {name!r} in the gemspec")
         req = dep.get("requirement") or dep.get("version_requirements")
@@ -326,6 +327,8 @@ def spec_from_yaml_data(data: Any) -> GemSpec:
     if email is not None and not isinstance(email, str):
         email = _string_list(email, "email")
     spec_version = data.get("specification_version")
+    if spec_version is not None and (isinstance(spec_version, bool) or not isinstance(spec_version, int)):
+        raise InvalidGem(f"invalid specification_version {spec_version!r} in the gemspec")
     return GemSpec(
         name=name,
         version=version,
@@ -346,7 +349,7 @@ def spec_from_yaml_data(data: Any) -> GemSpec:
         ),
         date=_date(data.get("date")),
         rubygems_version=_optional_string(data.get("rubygems_version"), "rubygems_version"),
-        specification_version=spec_version if isinstance(spec_version, int) else None,
+        specification_version=spec_version,
         files=_string_list(data.get("files"), "files"),
         executables=_string_list(data.get("executables"), "executables"),
         extensions=_string_list(data.get("extensions"), "extensions"),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from . import gem_yaml
-from .gem_package import GemSpec
+from .gem_package import GemSpec, InvalidGem
 from .gem_platform import parse_platform
 from .gem_version import GemRequirement, GemVersion
 from .ruby_marshal import RubyObject, RubyString, RubyTime, Symbol, UserDefined, UserMarshal, dumps
@@ -71,7 +71,11 @@ def latest_entries(entries: Iterable[SpecsEntry]) -> list[SpecsEntry]:
             continue
         key = (entry.name, entry.platform)
         current = best.get(key)
-        if current is None or GemVersion(current.version) < GemVersion(entry.version):
+        if current is None:
+            best[key] = entry
+            continue
+        order = GemVersion(entry.version).compare(GemVersion(current.version))
+        if order > 0 or (order == 0 and entry.version > current.version):  # 1.0.0 over 1.0: deterministic
             best[key] = entry
     return list(best.values())
 
@@ -137,9 +141,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, float):
-        raise TypeError("floats do not occur in gem specifications")
-    return value
+    if value is None or isinstance(value, (bool, int, str, bytes)):
+        return value
+    raise InvalidGem(f"the gemspec holds a value RubyGems indexes cannot carry: {value!r}")
 
 
 def _platform_objects(spec: GemSpec) -> tuple[Any, Any]:

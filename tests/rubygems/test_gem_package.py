@@ -202,3 +202,11 @@ def test_platform_normalized_as_ruby_does(tmp_path, ruby_env):
                          capture_output=True, text=True, env=ruby_env.env(), check=True).stdout
     spec = read_gem(path)
     assert f"{spec.full_name} {spec.original_name}" == out == "odd-1.0-x86-linux odd-1.0-i686-linux-gnu"
+
+
+def test_dependency_with_unexpected_value_is_refused(tmp_path):
+    dep = ("dependencies:\n- !ruby/object:Gem::Dependency\n  name: x\n  requirement: !ruby/object:Gem::Requirement\n"
+           "    requirements:\n    - - '>='\n      - !ruby/object:Gem::Version\n        version: '0'\n"
+           "  type: :runtime\n  prerelease: 1.5\n")
+    text = VALID_YAML.format(name="demo", version="'1.0'").replace("dependencies: []\n", dep)
+    _refused(tmp_path, "invalid value for prerelease", yaml_text=text)
