@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         "Management API; the wire protocols live under /pypi and /rubygems.",
     )
     app.state.registry = registry
+    registry.resync_serials()
     install_error_handlers(app)
     for router in (health.router, tokens.router, packages.router, audit.router):
         app.include_router(router)

@@ -61,9 +61,10 @@ def _state(ctx: click.Context, data_dir: Path | None) -> CliState:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request (halves read throughput).")
 @data_dir_option
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, data_dir: Path | None) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bool, data_dir: Path | None) -> None:
     """Run the server (migrations are applied first)."""
     import uvicorn
 
@@ -80,7 +81,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, data_dir: Path
         storage.sweep_incoming()  # before any worker starts: leftovers of a crash, never visible blobs
     uvicorn.run(
         "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, log_level="info", http=reason_phrase.protocol_class(),
+        proxy_headers=True, log_level="info", access_log=access_log, http=reason_phrase.protocol_class(),
     )
 
 

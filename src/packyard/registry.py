@@ -16,6 +16,7 @@ from packyard.db import Database
 from packyard.errors import Forbidden, NotFound, Unauthorized
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
+from packyard.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
 from packyard.storage import BlobStorage, open_storage
 
 # last_used_at is written at most this often per token, so reads stay read-only.
@@ -29,6 +30,7 @@ class Registry:
         self.storage: BlobStorage = open_storage(settings.resolved_storage_url)
         self.cache: Cache = open_cache(settings.redis_url, settings.resolved_database_url, settings.cache_entries)
         self.clock = Clock(self.db, settable=settings.test_hooks)
+        self.serials = self._serial_board()
         self.adapters = load_adapters() if adapters is None else adapters
         self.scope_rules = {eco: ScopeRules(a.scope_noun, a.normalize_name) for eco, a in self.adapters.items()}
 
@@ -98,15 +100,29 @@ class Registry:
     # -- change serials -------------------------------------------------------------------------
 
     def serial(self, ecosystem: str) -> int:
-        """The ecosystem's latest change serial: O(1) (Redis) or an indexed lookup."""
-        cached = self.cache.get_serial(ecosystem)
-        if cached is not None:
-            return cached
+        """The ecosystem's latest change serial; cheap enough to call on every read (see serials.py)."""
+        return self.serials.current(ecosystem)
+
+    def publish_serial(self, ecosystem: str, serial: int) -> None:
+        """Tell every process that `serial` is committed (call after the commit)."""
+        self.serials.publish(ecosystem, serial)
+
+    def resync_serials(self) -> None:
+        """Catch the board up with the journal (a process may have died between commit and publish)."""
+        for ecosystem in self.adapters:
+            self.serials.publish(ecosystem, self._journal_serial(ecosystem))
+
+    def _journal_serial(self, ecosystem: str) -> int:
         with self.db.read() as session:
             value = session.exec(select(func.max(JournalEntry.id)).where(JournalEntry.ecosystem == ecosystem)).one()
-        serial = int(value or 0)
-        self.cache.publish_serial(ecosystem, serial)
-        return serial
+        return int(value or 0)
+
+    def _serial_board(self) -> SerialBoard:
+        if self.settings.redis_url:
+            return RedisSerialBoard(self._journal_serial, self.cache.client, self.cache.prefix)
+        if self.db.is_sqlite:
+            return FileSerialBoard(self._journal_serial, self.settings.data_dir.resolve() / "serials")
+        return JournalSerialBoard(self._journal_serial)
 
     def close(self) -> None:
         self.db.dispose()

@@ -14,11 +14,3 @@ class Cache(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
-
-    @abstractmethod
-    def get_serial(self, ecosystem: str) -> int | None:
-        """The last change serial published for an ecosystem, if this cache knows it."""
-
-    @abstractmethod
-    def publish_serial(self, ecosystem: str, serial: int) -> None:
-        """Record a new serial; never moves it backwards."""

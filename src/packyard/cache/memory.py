@@ -38,10 +38,3 @@ class MemoryCache(Cache):
     def delete(self, key: str) -> None:
         with self._lock:
             self._data.pop(key, None)
-
-    def get_serial(self, ecosystem: str) -> int | None:
-        # Other processes (workers, the CLI) write too: only the database knows the serial.
-        return None
-
-    def publish_serial(self, ecosystem: str, serial: int) -> None:
-        return None

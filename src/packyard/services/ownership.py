@@ -92,5 +92,5 @@ def update_settings(
         session.add(package)
         change = record_change(registry, session, "settings", package, detail=detail)
         audit.record(session, registry.clock.now(), "package.settings", identity, remote_addr, ecosystem=ecosystem, package=package.normalized_name, detail=detail)
-    registry.cache.publish_serial(ecosystem, change.serial)
+    registry.publish_serial(ecosystem, change.serial)
     return package

@@ -130,5 +130,5 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
         if blob_added:
             registry.storage.delete(request.staged.sha256)
         raise
-    registry.cache.publish_serial(request.ecosystem, change.serial)
+    registry.publish_serial(request.ecosystem, change.serial)
     return PublishResult(True, package, version, artifact, change.serial)

@@ -73,5 +73,5 @@ def set_yanked(
             ecosystem=ecosystem, package=normalized, version=version,
             detail={"filenames": [a.filename for a in changed], "reason": reason},
         )
-    registry.cache.publish_serial(ecosystem, change.serial)
+    registry.publish_serial(ecosystem, change.serial)
     return YankResult(package, found, changed, change.serial)
