@@ -78,6 +78,6 @@ def rebuild_versions(registry: Registry) -> bytes:
         session.add(entry)
         session.flush()
         serial = entry.id
-    registry.cache.publish_serial(ECOSYSTEM, serial)
+    registry.publish_serial(ECOSYSTEM, serial)
     return body
 
