@@ -92,7 +92,7 @@ def start_server(
     log_path = data_dir / "server.log"
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--access-log"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
