@@ -1,0 +1,132 @@
+"""Malformed pushes: each a 4xx with a message, and nothing stored (no row, no blob, no staged file)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from packyard.models import Artifact, Blob, Document, Package
+from tests.rubygems.conftest import PUSH_SCOPES, push
+
+SPEC = """--- !ruby/object:Gem::Specification
+name: {name}
+version: !ruby/object:Gem::Version
+  version: 1.0.0
+platform: ruby
+authors:
+- Mallory
+date: 2024-01-01 00:00:00.000000000 Z
+dependencies: []
+files: []
+require_paths:
+- lib
+required_ruby_version: !ruby/object:Gem::Requirement
+  requirements:
+  - - ">="
+    - !ruby/object:Gem::Version
+      version: '0'
+rubygems_version: 3.3.15
+specification_version: 4
+summary: {summary}
+"""
+
+ALIAS_BOMB = """--- !ruby/object:Gem::Specification
+name: bomb
+version: !ruby/object:Gem::Version
+  version: 1.0.0
+a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+summary: *f
+"""
+
+
+def tar_bytes(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o444
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def data_tar_gz() -> bytes:
+    return gzip.compress(tar_bytes({"lib/x.rb": b"# x\n"}), mtime=0)
+
+
+def crafted_gem(spec_yaml: str) -> bytes:
+    return tar_bytes({"metadata.gz": gzip.compress(spec_yaml.encode(), mtime=0), "data.tar.gz": data_tar_gz()})
+
+
+CASES = {
+    "not a tar": b"this is not a gem at all\n" * 40,
+    "empty body": b"",
+    "tar without metadata.gz": tar_bytes({"data.tar.gz": data_tar_gz()}),
+    "metadata.gz not gzip": tar_bytes({"metadata.gz": b"plain text", "data.tar.gz": data_tar_gz()}),
+    "unknown ruby tag": crafted_gem(SPEC.format(name="evil", summary="!ruby/object:Kernel::Evil {cmd: id}")),
+    "ruby hash tag": crafted_gem(SPEC.replace("dependencies: []", "dependencies: !ruby/hash:ActiveSupport::X {{}}")
+                                 .format(name="evilhash", summary="x")),
+    "alias bomb": crafted_gem(ALIAS_BOMB),
+    "name with a slash": crafted_gem(SPEC.format(name="../../etc/passwd", summary="x")),
+    "name with dot dot": crafted_gem(SPEC.format(name="a..b", summary="x")),
+    "name with only a slash": crafted_gem(SPEC.format(name="a/b", summary="x")),
+    "not yaml": tar_bytes({"metadata.gz": gzip.compress(b"--- [unclosed", mtime=0), "data.tar.gz": data_tar_gz()}),
+}
+
+
+def stored_state(server) -> tuple:
+    with server.registry().db.read() as session:
+        counts = tuple(
+            session.exec(select(func.count()).select_from(model)).one() for model in (Package, Artifact, Blob, Document)
+        )
+    blobs = server.data_dir / "blobs"
+    files = sorted(str(p.relative_to(blobs)) for p in blobs.rglob("*") if p.is_file())
+    return counts, files
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_push_is_refused_and_nothing_is_stored(server, case) -> None:
+    token = server.mint_token(*PUSH_SCOPES, user="mallory")
+    before = stored_state(server)
+    response = push(server.url, token, CASES[case])
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.status_code == 422
+    assert response.text.startswith("packyard cannot process this gem."), response.text
+    assert len(response.text.splitlines()) >= 3  # says what is wrong
+    assert stored_state(server) == before
+
+
+def test_oversized_push_is_413_and_nothing_is_stored(server_factory) -> None:
+    small_server = server_factory(extra_env={"PACKYARD_MAX_UPLOAD_BYTES": "20000"})
+    token = small_server.mint_token(*PUSH_SCOPES, user="mallory")
+    before = stored_state(small_server)
+    big = tar_bytes({"metadata.gz": gzip.compress(SPEC.format(name="big", summary="x").encode()),
+                     "data.tar.gz": b"\x1f\x8b" + bytes(40000)})
+    response = push(small_server.url, token, big)
+    assert response.status_code == 413 and "20000" in response.text
+
+    def chunks():  # no Content-Length: the limit must hold while streaming
+        for _ in range(10):
+            yield bytes(5000)
+
+    streamed = httpx.post(f"{small_server.url}/rubygems/api/v1/gems", content=chunks(),
+                          headers={"Authorization": token}, timeout=60)
+    assert streamed.status_code == 413
+    assert stored_state(small_server) == before
+
+
+def test_unauthenticated_push_stores_nothing(server) -> None:
+    before = stored_state(server)
+    response = push(server.url, None, crafted_gem(SPEC.format(name="anon", summary="x")))
+    assert response.status_code == 401 and response.text.startswith("Access Denied")
+    assert stored_state(server) == before
