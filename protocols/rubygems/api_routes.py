@@ -272,7 +272,7 @@ class GemApi:
         except NotFound as exc:
             return text(exc.detail, 404)
         if request.method == "POST":
-            return text(f"Owner added successfully.")
+            return text("Owner added successfully.")
         return text("Owner removed successfully.")
 
     # -- app ------------------------------------------------------------------------------------

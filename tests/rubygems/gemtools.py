@@ -154,3 +154,45 @@ class RubyEnv:
 
     def ruby_eval(self, code: str, **extra: str) -> str:
         return self.run(["ruby", "-e", code], **extra).stdout
+
+
+def craft_gem(name: str, version: str, summary: str = "crafted") -> bytes:
+    """A minimal valid .gem made in Python (fast, for tests that need many of them)."""
+    import gzip
+    import io
+    import tarfile
+
+    def tar(members: dict[str, bytes]) -> bytes:
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+            for member, data in members.items():
+                info = tarfile.TarInfo(member)
+                info.size, info.mode = len(data), 0o444
+                archive.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+
+    spec = textwrap.dedent(f"""\
+        --- !ruby/object:Gem::Specification
+        name: {name}
+        version: !ruby/object:Gem::Version
+          version: {version}
+        platform: ruby
+        authors:
+        - Packyard Tests
+        date: 2024-01-01 00:00:00.000000000 Z
+        dependencies: []
+        files:
+        - lib/{name}.rb
+        require_paths:
+        - lib
+        required_ruby_version: !ruby/object:Gem::Requirement
+          requirements:
+          - - ">="
+            - !ruby/object:Gem::Version
+              version: '0'
+        rubygems_version: 3.3.15
+        specification_version: 4
+        summary: {summary}
+        """)
+    data = gzip.compress(tar({f"lib/{name}.rb": f"# {name} {version}\n".encode()}), mtime=0)
+    return tar({"metadata.gz": gzip.compress(spec.encode(), mtime=0), "data.tar.gz": data})
