@@ -69,16 +69,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
     import uvicorn
 
     from packyard import migrate, reason_phrase
-    from packyard.storage import LocalBlobStorage, open_storage
+    from packyard.storage import open_storage
 
     state = _state(ctx, data_dir)
     settings = state.settings
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
-    storage = open_storage(settings.resolved_storage_url)
-    if isinstance(storage, LocalBlobStorage):
-        storage.sweep_incoming()  # before any worker starts: leftovers of a crash, never visible blobs
+    # Before any worker starts: uploads cut off by a crash, never visible as blobs.
+    open_storage(settings.resolved_storage_url, settings.data_dir.resolve() / "incoming").staging.sweep()
     uvicorn.run(
         "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
         proxy_headers=True, log_level="info", access_log=access_log, http=reason_phrase.protocol_class(),

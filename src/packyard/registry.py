@@ -27,7 +27,7 @@ class Registry:
     def __init__(self, settings: Settings, adapters: dict[str, ProtocolAdapter] | None = None):
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
-        self.storage: BlobStorage = open_storage(settings.resolved_storage_url)
+        self.storage: BlobStorage = open_storage(settings.resolved_storage_url, settings.data_dir.resolve() / "incoming")
         self.cache: Cache = open_cache(settings.redis_url, settings.resolved_database_url, settings.cache_entries)
         self.clock = Clock(self.db, settable=settings.test_hooks)
         self.serials = self._serial_board()

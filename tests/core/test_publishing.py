@@ -143,6 +143,6 @@ def test_a_failed_commit_leaves_no_blob(registry, monkeypatch):
         upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"doomed")
     sha = __import__("hashlib").sha256(b"doomed").hexdigest()
     assert not registry.storage.exists(sha)
-    assert list(registry.storage.incoming.iterdir()) == []
+    assert list(registry.storage.staging.directory.iterdir()) == []
     with registry.db.read() as session:
         assert session.exec(select(Artifact)).all() == [] and session.exec(select(Blob)).all() == []

@@ -1,4 +1,4 @@
-"""Blob storage, chosen by `PACKYARD_STORAGE_URL`."""
+"""Blob storage, chosen by `PACKYARD_STORAGE_URL`: `file:///path` (default) or `s3://bucket/prefix`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from packyard.storage.local import LocalBlobStorage
 __all__ = ["BlobStorage", "LocalBlobStorage", "StagedBlob", "open_storage"]
 
 
-def open_storage(url: str) -> BlobStorage:
+def open_storage(url: str, staging_dir: Path) -> BlobStorage:
+    """`staging_dir` holds uploads in flight for backends that are not a local directory."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalBlobStorage(Path(unquote(parsed.path)))
-    raise ValueError(f"PACKYARD_STORAGE_URL scheme {parsed.scheme!r} is not supported; use file:///path/to/blobs")
+    if parsed.scheme == "s3":
+        from packyard.storage.s3 import S3BlobStorage
+
+        return S3BlobStorage(url, staging_dir)
+    raise ValueError(f"PACKYARD_STORAGE_URL scheme {parsed.scheme!r} is not supported: use file:///path or s3://bucket/prefix")

@@ -7,9 +7,12 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from packyard.errors import PayloadTooLarge
+
+if TYPE_CHECKING:
+    from packyard.storage.staging import StagingArea
 
 
 @dataclass
@@ -48,23 +51,35 @@ class Hasher:
         return self._sha256.hexdigest(), self._md5.hexdigest(), self._blake2.hexdigest()
 
 
+def blob_key(sha256: str) -> str:
+    """`ab/cd/<sha256>`: spreads blobs over directories (or key prefixes)."""
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
 class BlobStorage(ABC):
-    @abstractmethod
+    """Uploads are staged locally (hashing as they stream in), then kept under their sha256."""
+
+    staging: StagingArea
+
     async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
         """Stream chunks into a temporary file while hashing; raises PayloadTooLarge past max_bytes."""
+        return await self.staging.stage(chunks, max_bytes)
 
-    @abstractmethod
-    def stage_sync(self, chunks: Iterable[bytes], max_bytes: int | None) -> StagedBlob: ...
+    def stage_sync(self, chunks: Iterable[bytes], max_bytes: int | None) -> StagedBlob:
+        return self.staging.stage_sync(chunks, max_bytes)
+
+    def discard(self, staged: StagedBlob) -> None:
+        staged.path.unlink(missing_ok=True)
 
     @abstractmethod
     def keep(self, staged: StagedBlob) -> bool:
-        """Move staged bytes into place under their sha256. Returns False when the blob already existed."""
+        """Move staged bytes into place under their sha256, atomically. False when the blob already existed."""
 
     @abstractmethod
-    def discard(self, staged: StagedBlob) -> None: ...
-
-    @abstractmethod
-    def open(self, sha256: str) -> BinaryIO: ...
+    def open(self, sha256: str) -> BinaryIO:
+        """A seekable, readable file object (downloads seek for Range requests)."""
 
     @abstractmethod
     def exists(self, sha256: str) -> bool: ...

@@ -1,0 +1,103 @@
+"""Blobs in an S3-compatible object store (AWS S3, MinIO, Ceph, ...).
+
+`PACKYARD_STORAGE_URL=s3://bucket[/prefix][?endpoint_url=http://minio:9000&region=us-east-1]`;
+credentials come from the usual AWS environment (`AWS_ACCESS_KEY_ID`, ...). Uploads are staged in
+a local temp file while hashing, then PUT under `<prefix>/ab/cd/<sha256>`: an object store makes
+an object visible whole or not at all, so a crash never exposes a partial blob. Reads are ranged
+GETs behind a seekable file object, so Range requests fetch only what they serve.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import parse_qs, urlparse
+
+from packyard.storage.base import BlobStorage, StagedBlob, blob_key
+from packyard.storage.staging import StagingArea
+
+READ_BUFFER = 1024 * 1024
+
+
+class _RangedObject(io.RawIOBase):
+    """A read-only, seekable view of one object; each read is a ranged GET."""
+
+    def __init__(self, client, bucket: str, key: str, size: int):
+        self.client, self.bucket, self.key, self.size = client, bucket, key, size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        if self.position >= self.size or len(buffer) == 0:
+            return 0
+        end = min(self.position + len(buffer), self.size) - 1
+        body = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={self.position}-{end}")["Body"]
+        data = body.read()
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+class S3BlobStorage(BlobStorage):
+    def __init__(self, url: str, staging_dir: Path):
+        import boto3  # optional dependency: pip install 'packyard[s3]'
+
+        parsed = urlparse(url)
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        self.bucket = parsed.netloc
+        if not self.bucket:
+            raise ValueError("PACKYARD_STORAGE_URL needs a bucket: s3://bucket[/prefix]")
+        self.prefix = parsed.path.strip("/")
+        self.client = boto3.client("s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region"))
+        self.staging = StagingArea(staging_dir)
+
+    def _key(self, sha256: str) -> str:
+        key = blob_key(sha256)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def keep(self, staged: StagedBlob) -> bool:
+        if self.exists(staged.sha256):
+            staged.path.unlink(missing_ok=True)
+            return False
+        self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
+        staged.path.unlink(missing_ok=True)
+        return True
+
+    def open(self, sha256: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        key = self._key(sha256)
+        try:
+            size = self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+        except ClientError as exc:
+            raise FileNotFoundError(f"blob {sha256} is not in s3://{self.bucket}/{key}") from exc
+        return io.BufferedReader(_RangedObject(self.client, self.bucket, key, size), buffer_size=READ_BUFFER)
+
+    def exists(self, sha256: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError:
+            return False
+        return True
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
