@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 import httpx
 
 from packyard.models import StoredSetting
 from tests.rubygems.conftest import PUSH_SCOPES, push
-from tests.rubygems.gemtools import GemSource
+from tests.rubygems.gemtools import GemSource, craft_gem
 
 
 def test_hooks_are_absent_without_the_setting(server, gem_builder) -> None:
@@ -39,3 +40,24 @@ def test_set_time_holds_in_every_worker(server_factory, gem_builder) -> None:
         assert push(server.url, token, gem_builder(GemSource("clocked", f"1.0.{n}"))).status_code == 200
     stamps = {v["created_at"] for v in httpx.get(f"{server.url}/rubygems/api/v1/versions/clocked.json").json()}
     assert stamps == {"2001-02-03T04:05:06.000Z"}
+
+
+def test_versions_base_is_compacted_after_a_month(server_factory) -> None:
+    server = server_factory(extra_env={"PACKYARD_TEST_HOOKS": "true"})
+    token = server.mint_token(*PUSH_SCOPES)
+    base = f"{server.url}/rubygems"
+    assert httpx.post(f"{base}/set_time", content=b"2030-01-01T00:00:00Z").status_code == 200
+    assert httpx.post(f"{base}/rebuild_versions_list").status_code == 200
+    assert push(server.url, token, craft_gem("monthly", "1.0.0")).status_code == 200
+    body = httpx.get(f"{base}/versions").text
+    assert body.startswith("created_at: 2030-01-01T00:00:00Z\n---\nmonthly 1.0.0 ")
+
+    assert httpx.post(f"{base}/set_time", content=b"2030-01-20T00:00:00Z").status_code == 200
+    assert push(server.url, token, craft_gem("monthly", "1.1.0")).status_code == 200
+    assert httpx.get(f"{base}/versions").text.startswith(body)  # within the month: append only
+
+    assert httpx.post(f"{base}/set_time", content=b"2030-02-02T00:00:00Z").status_code == 200
+    assert push(server.url, token, craft_gem("monthly", "1.2.0")).status_code == 200
+    info = httpx.get(f"{base}/info/monthly").content
+    assert httpx.get(f"{base}/versions").text == (
+        f"created_at: 2030-02-02T00:00:00Z\n---\nmonthly 1.0.0,1.1.0,1.2.0 {hashlib.md5(info).hexdigest()}\n")
