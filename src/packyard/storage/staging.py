@@ -17,47 +17,54 @@ class StagingArea:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def _new(self) -> Path:
-        return self.directory / f"{uuid.uuid4().hex}.part"
-
-    @staticmethod
-    def _finish(tmp: Path, handle, hasher: Hasher) -> StagedBlob:
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        sha256, md5, blake2 = hasher.digests()
-        return StagedBlob(path=tmp, size=hasher.size, sha256=sha256, md5=md5, blake2b_256=blake2)
+    def _open(self, max_bytes: int | None) -> _PartFile:
+        return _PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes)
 
     async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
-        tmp = self._new()
-        hasher = Hasher(max_bytes)
-        handle = open(tmp, "wb")
+        part = self._open(max_bytes)
         try:
             async for chunk in chunks:
-                if chunk:
-                    hasher.update(chunk)
-                    handle.write(chunk)
-            return self._finish(tmp, handle, hasher)
+                part.write(chunk)
+            return part.finish()
         except BaseException:
-            handle.close()
-            tmp.unlink(missing_ok=True)
+            part.abort()
             raise
 
     def stage_sync(self, chunks: Iterable[bytes], max_bytes: int | None) -> StagedBlob:
-        tmp = self._new()
-        hasher = Hasher(max_bytes)
-        handle = open(tmp, "wb")
+        part = self._open(max_bytes)
         try:
             for chunk in chunks:
-                if chunk:
-                    hasher.update(chunk)
-                    handle.write(chunk)
-            return self._finish(tmp, handle, hasher)
+                part.write(chunk)
+            return part.finish()
         except BaseException:
-            handle.close()
-            tmp.unlink(missing_ok=True)
+            part.abort()
             raise
 
     def sweep(self) -> None:
         for leftover in self.directory.glob("*.part"):
             leftover.unlink(missing_ok=True)
+
+
+class _PartFile:
+    """One upload in flight: bytes go to disk and through the hasher together."""
+
+    def __init__(self, path: Path, max_bytes: int | None):
+        self.path = path
+        self.hasher = Hasher(max_bytes)
+        self.handle = open(path, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        if chunk:
+            self.hasher.update(chunk)
+            self.handle.write(chunk)
+
+    def finish(self) -> StagedBlob:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        sha256, md5, blake2 = self.hasher.digests()
+        return StagedBlob(path=self.path, size=self.hasher.size, sha256=sha256, md5=md5, blake2b_256=blake2)
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.path.unlink(missing_ok=True)

@@ -41,6 +41,15 @@ def _optional_identity(request: Request, registry: Registry) -> Identity | None:
     return registry.authenticate(request.headers.get("authorization"))
 
 
+def _readable_package(registry: Registry, session: Session, request: Request, ecosystem: str, name: str) -> Package:
+    adapter = registry.adapter(ecosystem)
+    package = get_package(session, ecosystem, adapter.normalize_name(name))
+    if package is None:
+        raise NotFound(f"No {adapter.scope_noun} named '{name}' in {ecosystem}.")
+    registry.read_access(_optional_identity(request, registry), ecosystem, package)
+    return package
+
+
 def _summary(package: Package) -> dict[str, Any]:
     return {
         "ecosystem": package.ecosystem,
@@ -112,14 +121,8 @@ def ecosystem_packages(ecosystem: str, request: Request, registry: RegistryDep, 
 @router.get("/{ecosystem}/{name}")
 def package_detail(ecosystem: str, name: str, request: Request, registry: RegistryDep) -> dict[str, Any]:
     """A package with its versions (newest first), files and owners."""
-    adapter = registry.adapter(ecosystem)
-    identity = _optional_identity(request, registry)
     with registry.db.read() as session:
-        package = get_package(session, ecosystem, adapter.normalize_name(name))
-        if package is None:
-            raise NotFound(f"No {adapter.scope_noun} named '{name}' in {ecosystem}.")
-        registry.read_access(identity, ecosystem, package)
-        return _detail(registry, session, package)
+        return _detail(registry, session, _readable_package(registry, session, request, ecosystem, name))
 
 
 @router.patch("/{ecosystem}/{name}")
@@ -159,14 +162,8 @@ def unyank_version(ecosystem: str, name: str, version: str, registry: RegistryDe
 
 @router.get("/{ecosystem}/{name}/owners")
 def list_owners(ecosystem: str, name: str, request: Request, registry: RegistryDep) -> list[dict[str, str]]:
-    adapter = registry.adapter(ecosystem)
-    identity = _optional_identity(request, registry)
     with registry.db.read() as session:
-        package = get_package(session, ecosystem, adapter.normalize_name(name))
-        if package is None:
-            raise NotFound(f"No {adapter.scope_noun} named '{name}' in {ecosystem}.")
-        registry.read_access(identity, ecosystem, package)
-        return [{"user": u.name} for u in owners(session, package)]
+        return [{"user": u.name} for u in owners(session, _readable_package(registry, session, request, ecosystem, name))]
 
 
 @router.post("/{ecosystem}/{name}/owners", status_code=201)
