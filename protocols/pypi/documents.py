@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from packyard.registry import Registry
 
 ECOSYSTEM = "pypi"
+STATE_TTL = 600  # seconds
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,12 @@ class FileInfo:
     has_metadata: bool
 
 
-async def _cached(registry: Registry, key: str, build) -> bytes:
+async def _cached(registry: Registry, key: str, build, ttl: int | None = None) -> bytes:
     hit = registry.cache.get(key)
     if hit is not None:
         return hit
     value = await run_in_threadpool(build)
-    registry.cache.set(key, value)
+    registry.cache.set(key, value, ttl=ttl)
     return value
 
 
@@ -104,7 +105,8 @@ async def package_state(registry: Registry, normalized: str, serial: int) -> Pac
                 )
             ).encode()
 
-    data = json.loads(await _cached(registry, f"pypi:state:{serial}:{normalized}", build))
+    # keyed by the registry-wide serial, so short-lived: the next write makes it unreachable
+    data = json.loads(await _cached(registry, f"pypi:state:{serial}:{normalized}", build, ttl=STATE_TTL))
     return PackageState(**data) if data else None
 
 
@@ -179,8 +181,11 @@ async def index_page(registry: Registry, serial: int, kind: str, identity: Ident
         render = simple_json.render_index if kind == "json" else simple_html.render_index
         return Document.of(render(page)).encode()
 
-    reader = "anonymous" if identity is None or identity.token is None else f"token{identity.token.id}"
-    return Document.decode(await _cached(registry, f"pypi:index:{serial}:{reader}:{kind}", build))
+    if identity is None or identity.token is None:
+        raw = await _cached(registry, f"pypi:index:{serial}:anonymous:{kind}", build)
+    else:
+        raw = await _cached(registry, f"pypi:index:{serial}:token{identity.token.id}:{kind}", build, ttl=STATE_TTL)
+    return Document.decode(raw)
 
 
 # -- files -----------------------------------------------------------------------------------

@@ -187,13 +187,11 @@ async def upload(registry: Registry, request: Request, send: Send) -> None:
         return
     try:
         await _upload(registry, request)
-    except UploadError as exc:
-        await _refuse(send, exc.status, exc.message)
-        return
-    except FileConflict as exc:  # twine and uv recognise "File already exists" with 400
-        await _refuse(send, 400, exc.detail)
-        return
-    except PackyardError as exc:
-        await _refuse(send, exc.status_code, exc.detail)
+    except (UploadError, PackyardError) as exc:
+        if isinstance(exc, UploadError):
+            status, message = exc.status, exc.message
+        else:  # a FileConflict is 400 "File already exists", which twine and uv recognise
+            status, message = (400 if isinstance(exc, FileConflict) else exc.status_code), exc.detail
+        await _refuse(send, status, message)
         return
     await respond(send, 200, b"", [("content-type", "text/plain; charset=utf-8")])

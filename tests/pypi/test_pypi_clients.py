@@ -6,6 +6,8 @@ never installable here) and ``pky-app`` 1.0 depending on ``pky-base>=1.0``.
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
@@ -122,6 +124,16 @@ def test_twine_with_a_bad_token_shows_the_servers_message(server, published, tmp
     assert result.returncode != 0
     assert "403" in output
     assert "Invalid or non-existent authentication information" in output
+
+
+def test_a_large_upload_with_a_bad_token_still_gets_the_message(server, published, tmp_path):
+    """The refusal comes before the file is read; twine must still get the response, not a reset."""
+    wheel = build_wheel(tmp_path, "pky-large", "1.0", module_code="DATA = %r\n" % os.urandom(6 * 1024 * 1024).hex())
+    assert wheel.stat().st_size > 5 * 1024 * 1024
+    result = twine_upload(server.url, [wheel], tmp_path / "home", "__token__", "pky_not-a-real-token")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "403" in output and "Invalid or non-existent authentication information" in output
 
 
 def test_upload_without_credentials_is_refused_with_the_message(server, published, dists, tmp_path):
