@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer
+from sqlalchemy import BigInteger, Index, Integer
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from packyard.models.types import UTCDateTime
@@ -13,9 +13,11 @@ class JournalEntry(SQLModel, table=True):
     """One registry change. `id` is the serial: it only grows, so adapters key caches and ETags on it."""
 
     __tablename__ = "journal"
+    # The latest serial of an ecosystem is one probe of this index (max(id) where ecosystem = ?).
+    __table_args__ = (Index("ix_journal_ecosystem_id", "ecosystem", "id"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
-    ecosystem: str = Field(max_length=32, index=True)
+    ecosystem: str = Field(max_length=32)
     package: str = Field(max_length=255, description="normalized name")
     version: str | None = Field(default=None, max_length=255)
     action: str = Field(max_length=32)  # publish | yank | unyank | delete | visibility | status
