@@ -88,3 +88,20 @@ def test_bundler_installs_a_private_gem_with_credentials(server, secret_gem, tmp
     env.run(["bundle", "install"], cwd=project)
     assert "secret-gem (1.1.0)" in (project / "Gemfile.lock").read_text()
 
+
+
+def test_gem_and_bundler_take_credentials_from_url_and_environment(server, secret_gem, tmp_path) -> None:
+    require_ruby()
+    reader = server.mint_token("rubygems:gem:secret-gem:read", user="env-reader")
+    env = RubyEnv(tmp_path / "client")
+    host = server.url.split("://", 1)[1]
+    result = env.run(["gem", "install", "secret-gem", "--clear-sources", "--source",
+                      f"http://__token__:{reader}@{host}/rubygems/", "--no-document"])
+    assert "Successfully installed secret-gem-1.1.0" in result.stdout, result.stdout
+
+    project = env.root / "project"
+    project.mkdir()
+    (project / "Gemfile").write_text(f'source "{server.url}/rubygems/"\ngem "secret-gem"\n')
+    variable = "BUNDLE_" + server.url.split("://", 1)[1].split(":")[0].replace(".", "__")
+    env.run(["bundle", "install"], cwd=project, **{variable: f"__token__:{reader}"})
+    assert "secret-gem (1.1.0)" in (project / "Gemfile.lock").read_text()
