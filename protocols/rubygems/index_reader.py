@@ -18,7 +18,7 @@ from packyard.services.packages import find_artifact, get_package
 from . import documents, legacy_specs, messages, versions_index
 from .compact_index_lines import names_body
 from .memo import Memo
-from .serving import FileRepresentation, Representation
+from .serving import PRIVATE_CACHE, PUBLIC_CACHE, FileRepresentation, Representation
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -44,6 +44,10 @@ class IndexReader:
         self.registry.read_access(identity, ECOSYSTEM, None)  # PACKYARD_PRIVATE: anonymous -> 401
         return identity
 
+    def _restricted(self, package: Package | None = None) -> bool:
+        """Bodies only some callers may read must not be kept by shared caches."""
+        return self.registry.settings.private or (package is not None and package.is_private)
+
     def _private_names(self, identity: Identity | None) -> list[str]:
         if identity is None:
             return []
@@ -63,7 +67,7 @@ class IndexReader:
                 with self.registry.db.write(lock=ECOSYSTEM) as session:
                     versions_index.ensure_base(session, self.registry.clock.now())
                     body = versions_index.shared_body(session)
-            shared = self.memo.put("versions", serial, Representation.compact_index(body))
+            shared = self.memo.put("versions", serial, Representation.compact_index(body, private=self._restricted()))
         private = self._private_names(identity)
         if not private:
             return shared
@@ -89,7 +93,7 @@ class IndexReader:
         if body is None:
             raise NotFound(messages.GEM_NOT_FOUND)
         return self.memo.put(("info", name), package.last_serial,
-                             Representation.compact_index(body, private=package.is_private))
+                             Representation.compact_index(body, private=self._restricted(package)))
 
     def names(self, identity: Identity | None) -> Representation:
         serial = self.registry.serial(ECOSYSTEM)
@@ -97,7 +101,7 @@ class IndexReader:
         if shared is None:
             with self.registry.db.read() as session:
                 body = documents.get(session, documents.NAMES) or b"---\n\n"
-            shared = self.memo.put("names", serial, Representation.compact_index(body))
+            shared = self.memo.put("names", serial, Representation.compact_index(body, private=self._restricted()))
         private = self._private_names(identity)
         if not private:
             return shared
@@ -124,7 +128,7 @@ class IndexReader:
                 body = documents.get(session, documents.specs_key(kind))
             if body is None:
                 body = legacy_specs.empty_specs()
-            rep = self.memo.put(("specs", kind), serial, Representation.binary(body))
+            rep = self.memo.put(("specs", kind), serial, Representation.binary(body, private=self._restricted()))
         return rep
 
     def _indexed_file(self, identity: Identity | None, filename: str) -> GemFile | None:
@@ -147,7 +151,7 @@ class IndexReader:
         body = legacy_specs.quick_spec_bytes(found.artifact)
         if body is None:
             return None
-        return Representation.binary(body, private=found.package.is_private)
+        return Representation.binary(body, private=self._restricted(found.package))
 
     def _quick_by_original_name(self, identity: Identity | None, original_name: str) -> GemFile | None:
         """Old gems name their platform differently in the gemspec (`original_platform`)."""
@@ -167,5 +171,5 @@ class IndexReader:
             open=lambda: storage.open(sha),
             size=found.artifact.size,
             etag=f'"{found.artifact.md5}"',
-            cache_control="private, no-cache" if found.package.is_private else "max-age=60, public",
+            cache_control=PRIVATE_CACHE if self._restricted(found.package) else PUBLIC_CACHE,
         )

@@ -43,8 +43,8 @@ def apply_change(session: Session, change: Change) -> None:
             legacy_specs.store_quick_alias(session, artifact, now)
 
     rebuild = False
-    if not package.is_private and change.action in ("publish", "yank", "unyank") and change.artifacts:
-        prefix = "-" if change.action == "yank" else ""
+    if not package.is_private and change.action in ("publish", "yank", "unyank", "delete") and change.artifacts:
+        prefix = "-" if change.action in ("yank", "delete") else ""
         entries = [prefix + number_and_platform(a) for a in change.artifacts]
         versions_index.append(session, change.serial, versions_index.event_line(package.name, entries, body), now)
     elif change.action == "settings" and "visibility" in change.detail:
@@ -55,7 +55,7 @@ def apply_change(session: Session, change: Change) -> None:
             if line:
                 versions_index.append(session, change.serial, line, now)
 
-    if change.action in ("publish", "yank", "unyank", "settings"):
+    if change.action in ("publish", "yank", "unyank", "delete", "settings"):
         legacy_specs.store_public_indexes(session, now)
     if rebuild or _base_is_stale(session, now):
         versions_index.rebuild(session, now)

@@ -51,11 +51,14 @@ class ReadPaths:
             await self.fallback(scope, receive, send)
             return
         path = route_path(scope)
+        head = scope["method"] == "HEAD"
+        if path in ("", "/"):  # RubyGems 3.3 probes it to choose the compact index; it reveals nothing
+            await send_text(send, 200, "", head=head, content_type="text/plain")
+            return
         handler = self._route(path)
         if handler is None:
             await self.fallback(scope, receive, send)
             return
-        head = scope["method"] == "HEAD"
         try:
             identity = await anyio.to_thread.run_sync(self.reader.identify, header(scope, b"authorization"))
             rep = await anyio.to_thread.run_sync(handler, identity, path)
@@ -66,14 +69,9 @@ class ReadPaths:
         if rep is None:
             await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
             return
-        if rep == "root":
-            await send_text(send, 200, "", head=head, content_type="text/plain")
-            return
         await serve(scope, send, rep)
 
     def _route(self, path: str):
-        if path in ("", "/"):
-            return lambda identity, p: "root"
         if path == "/versions":
             return lambda identity, p: self.reader.versions(identity)
         if path == "/names":

@@ -105,3 +105,16 @@ def test_gem_and_bundler_take_credentials_from_url_and_environment(server, secre
     variable = "BUNDLE_" + server.url.split("://", 1)[1].split(":")[0].replace(".", "__")
     env.run(["bundle", "install"], cwd=project, **{variable: f"__token__:{reader}"})
     assert "secret-gem (1.1.0)" in (project / "Gemfile.lock").read_text()
+
+
+def test_private_registry_needs_a_token_for_every_read(server_factory) -> None:
+    server = server_factory(extra_env={"PACKYARD_PRIVATE": "true"})
+    token = server.mint_token(*PUSH_SCOPES, user="insider")
+    assert push(server.url, token, craft_gem("inside-gem", "1.0.0")).status_code == 200
+    assert httpx.head(f"{server.url}/rubygems/").status_code == 200  # the probe reveals nothing
+    for path in ("/versions", "/names", "/info/inside-gem", "/specs.4.8.gz", "/gems/inside-gem-1.0.0.gem"):
+        anonymous = httpx.get(f"{server.url}/rubygems{path}")
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == 'Basic realm="packyard"', path
+        allowed = httpx.get(f"{server.url}/rubygems{path}", auth=("__token__", token))
+        assert allowed.status_code == 200, path
+        assert "public" not in allowed.headers["cache-control"], path
