@@ -1,10 +1,15 @@
-"""The app factory: the management API plus every installed adapter, mounted at /<ecosystem>."""
+"""The app factory: the management API (FastAPI) plus every installed adapter at /<ecosystem>.
+
+Adapters are dispatched to ahead of FastAPI's routing: their hot read paths serve cached bytes,
+and a plain ASGI hop costs a fraction of a FastAPI route.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from packyard import __version__
 from packyard.api.errors import install_error_handlers
@@ -15,27 +20,53 @@ from packyard.registry import Registry
 log = logging.getLogger("packyard")
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
-    registry = registry or Registry(settings or Settings())
-    if registry.settings.test_hooks:
-        log.warning("PACKYARD_TEST_HOOKS=true: test-only endpoints are on (settable clock). Never run like this in production.")
-    app = FastAPI(
+class EcosystemDispatch:
+    """`/<ecosystem>/...` goes straight to that adapter's app (with root_path set as a mount would);
+    everything else, lifespan included, to the management API."""
+
+    def __init__(self, api: FastAPI, adapters: dict[str, ASGIApp]):
+        self.api = api
+        self.adapters = adapters
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            prefix = path[1:].split("/", 1)[0]
+            adapter = self.adapters.get(prefix)
+            if adapter is not None:
+                child = dict(scope)
+                child["root_path"] = scope.get("root_path", "") + "/" + prefix
+                await adapter(child, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+
+def create_api(registry: Registry) -> FastAPI:
+    api = FastAPI(
         title="packyard",
         version=__version__,
         description="A self-hosted package registry for Python and Ruby packages. "
-        "Management API; the wire protocols live under /pypi and /rubygems.",
+        "Management API; the wire protocols live under "
+        + ", ".join(f"/{eco}" for eco in registry.adapters)
+        + ".",
     )
-    app.state.registry = registry
-    registry.resync_serials()
-    install_error_handlers(app)
+    api.state.registry = registry
+    install_error_handlers(api)
     for router in (health.router, tokens.router, packages.router, audit.router):
-        app.include_router(router)
-    for ecosystem, adapter in registry.adapters.items():
-        app.mount(f"/{ecosystem}", adapter.create_app(registry))
-    return app
+        api.include_router(router)
+    return api
 
 
-def create_app_from_env() -> FastAPI:
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> EcosystemDispatch:
+    registry = registry or Registry(settings or Settings())
+    if registry.settings.test_hooks:
+        log.warning("PACKYARD_TEST_HOOKS=true: test-only endpoints are on (settable clock). Never run like this in production.")
+    registry.resync_serials()
+    adapters = {ecosystem: adapter.create_app(registry) for ecosystem, adapter in registry.adapters.items()}
+    return EcosystemDispatch(create_api(registry), adapters)
+
+
+def create_app_from_env() -> EcosystemDispatch:
     """uvicorn factory for worker processes: settings come from the PACKYARD_* environment."""
     logging.basicConfig(level=logging.INFO)
     return create_app(Settings())

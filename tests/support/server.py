@@ -81,6 +81,7 @@ def start_server(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     backend: Backend | None = None,
+    access_log: bool = True,
 ) -> RunningServer:
     backend = backend or new_backend()
     port = free_port()
@@ -92,7 +93,8 @@ def start_server(
     log_path = data_dir / "server.log"
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--access-log"],
+        [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--access-log" if access_log else "--no-access-log"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
