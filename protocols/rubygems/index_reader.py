@@ -1,7 +1,7 @@
 """Find the bytes for each read path and check access (synchronous: runs in a worker thread).
 
-Every lookup is O(1) in the size of the registry on the common path: a serial check plus a memo
-hit, or one primary-key read of a stored document. Only readers of private gems get bodies built
+Every lookup is O(1) in the size of the registry: on the common path a serial check plus a memo
+hit (no database at all); after a change, one indexed read per path. Only readers of private gems get bodies built
 per request, and those cost O(their private gems).
 """
 
@@ -35,7 +35,7 @@ class GemFile:
 class IndexReader:
     def __init__(self, registry: Registry):
         self.registry = registry
-        self.memo: Memo[Representation] = Memo()
+        self.memo: Memo[object] = Memo()
 
     # -- access ---------------------------------------------------------------------------------
 
@@ -81,19 +81,19 @@ class IndexReader:
         return rep
 
     def info(self, identity: Identity | None, name: str) -> Representation:
-        with self.registry.db.read() as session:
-            package = get_package(session, ECOSYSTEM, name)
-            if package is None:
-                raise NotFound(messages.GEM_NOT_FOUND)
-            self.registry.read_access(identity, ECOSYSTEM, package)
-            rep = self.memo.get(("info", name), package.last_serial)
-            if rep is not None:
-                return rep
-            body = documents.get(session, documents.info_key(name))
-        if body is None:
+        serial = self.registry.serial(ECOSYSTEM)
+        found = self.memo.get(("info", name), serial)
+        if found is None:
+            with self.registry.db.read() as session:
+                package = get_package(session, ECOSYSTEM, name)
+                body = documents.get(session, documents.info_key(name)) if package is not None else None
+            rep = None if body is None else Representation.compact_index(body, private=self._restricted(package))
+            found = self.memo.put(("info", name), serial, (package, rep))
+        package, rep = found
+        if package is None or rep is None:
             raise NotFound(messages.GEM_NOT_FOUND)
-        return self.memo.put(("info", name), package.last_serial,
-                             Representation.compact_index(body, private=self._restricted(package)))
+        self.registry.read_access(identity, ECOSYSTEM, package)
+        return rep
 
     def names(self, identity: Identity | None) -> Representation:
         serial = self.registry.serial(ECOSYSTEM)
@@ -132,15 +132,19 @@ class IndexReader:
         return rep
 
     def _indexed_file(self, identity: Identity | None, filename: str) -> GemFile | None:
-        with self.registry.db.read() as session:
-            artifact = find_artifact(session, ECOSYSTEM, filename)
-            if artifact is None or artifact.yanked:
-                return None
-            package = session.get(Package, artifact.package_id)
-        if package is None:
+        serial = self.registry.serial(ECOSYSTEM)
+        found = self.memo.get(("file", filename), serial)
+        if found is None:
+            with self.registry.db.read() as session:
+                artifact = find_artifact(session, ECOSYSTEM, filename)
+                package = session.get(Package, artifact.package_id) if artifact is not None else None
+            indexed = artifact is not None and package is not None and not artifact.yanked
+            found = self.memo.put(("file", filename), serial, (GemFile(artifact, package) if indexed else False,))
+        gem_file = found[0]
+        if not gem_file:
             return None
-        self.registry.read_access(identity, ECOSYSTEM, package)
-        return GemFile(artifact, package)
+        self.registry.read_access(identity, ECOSYSTEM, gem_file.package)
+        return gem_file
 
     def quick_spec(self, identity: Identity | None, original_name: str) -> Representation | None:
         found = self._indexed_file(identity, f"{original_name}.gem")

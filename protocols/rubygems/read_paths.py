@@ -59,9 +59,13 @@ class ReadPaths:
         if handler is None:
             await self.fallback(scope, receive, send)
             return
+        authorization = header(scope, b"authorization")
+
+        def find():  # one thread hop: the lookups may touch the database
+            return handler(self.reader.identify(authorization), path)
+
         try:
-            identity = await anyio.to_thread.run_sync(self.reader.identify, header(scope, b"authorization"))
-            rep = await anyio.to_thread.run_sync(handler, identity, path)
+            rep = await anyio.to_thread.run_sync(find)
         except PackyardError as exc:
             extra = [WWW_AUTHENTICATE] if isinstance(exc, Unauthorized) else []
             await send_text(send, exc.status_code, exc.detail, extra, head=head)

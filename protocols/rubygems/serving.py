@@ -17,6 +17,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, BinaryIO, Callable
 
+import anyio.to_thread
+
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 COMPACT_INDEX_TYPE = "text/plain; charset=utf-8"
@@ -165,20 +167,21 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation | FileRep
 
 
 async def _send_file(send: Send, opener: Callable[[], BinaryIO], start: int, length: int) -> None:
-    import anyio.to_thread
+    def open_and_read() -> tuple[BinaryIO, bytes]:
+        fh = opener()
+        fh.seek(start)
+        return fh, fh.read(min(FILE_CHUNK, length))
 
-    fh = await anyio.to_thread.run_sync(opener)
+    fh, chunk = await anyio.to_thread.run_sync(open_and_read)  # small gems: one hop in all
     try:
-        await anyio.to_thread.run_sync(fh.seek, start)
-        remaining = length
-        while remaining > 0:
+        remaining = length - len(chunk)
+        while True:
+            more = remaining > 0 and bool(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            if not more:
+                return
             chunk = await anyio.to_thread.run_sync(fh.read, min(FILE_CHUNK, remaining))
-            if not chunk:
-                break
             remaining -= len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-        if remaining > 0 or length == 0:
-            await send({"type": "http.response.body", "body": b""})
     finally:
         fh.close()
 
