@@ -3,7 +3,8 @@
 For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 1. re-render `/info/G` from G's indexed files, in push order;
 2. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
-3. re-render `/names` and the Marshal `specs` indexes (public gems only);
+3. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
+   leaves it (public gems only);
 4. on push of an old gem whose gemspec spells its platform differently, remember that spelling.
 Visibility changes add the gem's full line to `/versions` (private -> public) or compact
 `/versions` without it (public -> private). When the `/versions` base is older than a month it is
@@ -23,6 +24,7 @@ from packyard.services.packages import list_artifacts
 
 from . import documents, legacy_specs, versions_index
 from .compact_index_lines import info_body, number_and_platform
+from .gem_version import GemVersion
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -55,10 +57,25 @@ def apply_change(session: Session, change: Change) -> None:
             if line:
                 versions_index.append(session, change.serial, line, now)
 
-    if change.action in ("publish", "yank", "unyank", "delete", "settings"):
-        legacy_specs.store_public_indexes(session, now)
+    kinds, names_changed = _public_listings_touched(change, len(indexed))
+    legacy_specs.store_public_indexes(session, now, kinds, names_changed)
     if rebuild or _base_is_stale(session, now):
         versions_index.rebuild(session, now)
+
+
+def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str], bool]:
+    """Which specs files and whether `/names` can differ after `change` (each is O(gems) to render)."""
+    if change.action == "settings":
+        touched = "visibility" in change.detail
+        return (set(documents.SPECS_KINDS), True) if touched else (set(), False)
+    if change.package.is_private or change.action not in ("publish", "yank", "unyank", "delete"):
+        return set(), False
+    prerelease = {GemVersion((a.meta or {}).get("version", "0")).is_prerelease for a in change.artifacts}
+    kinds = ({"prerelease_specs"} if True in prerelease else set()) | (
+        {"specs", "latest_specs"} if False in prerelease else set())
+    delta = -len(change.artifacts) if change.action in ("yank", "delete") else len(change.artifacts)
+    listed_before, listed_now = indexed_now - delta > 0, indexed_now > 0
+    return kinds, listed_before != listed_now
 
 
 def _base_is_stale(session: Session, now: datetime) -> bool:

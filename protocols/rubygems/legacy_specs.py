@@ -1,8 +1,10 @@
-"""The public listings (`/names` and the Marshal indexes `gem install`/`gem list -r`/`gem fetch` read), kept as stored documents.
+"""The public listings kept as stored documents: `/names` and the Marshal indexes that
+`gem install`, `gem list -r` and `gem fetch` read.
 
-`specs.4.8.gz`, `latest_specs.4.8.gz` and `prerelease_specs.4.8.gz` are re-rendered on every
-change (write time, inside the change's transaction; reads only fetch the stored bytes). Quick
-gemspecs are rendered once, when the gem is pushed, and kept on the Artifact row. The byte formats live in `legacy_index`.
+`specs.4.8.gz`, `latest_specs.4.8.gz` and `prerelease_specs.4.8.gz` are re-rendered by the changes
+that can alter them (write time, inside the change's transaction; reads only fetch the stored
+bytes). Quick gemspecs are rendered once, when the gem is pushed, and kept on the Artifact row.
+The byte formats live in `legacy_index`.
 """
 
 from __future__ import annotations
@@ -46,12 +48,15 @@ RENDERERS = {
 }
 
 
-def store_public_indexes(session: Session, now: datetime) -> None:
+def store_public_indexes(session: Session, now: datetime, kinds: set[str], names: bool) -> None:
+    """Re-render the given specs files and, with `names`, `/names` (all from the public indexed gems)."""
+    if not kinds and not names:
+        return
     entries = _indexed_entries(session)
-    for kind in documents.SPECS_KINDS:
+    for kind in sorted(kinds):
         documents.put(session, documents.specs_key(kind), RENDERERS[kind](entries), now)
-    public_names = sorted({entry.name for entry in entries})
-    documents.put(session, documents.NAMES, names_body(public_names), now)
+    if names:
+        documents.put(session, documents.NAMES, names_body(sorted({entry.name for entry in entries})), now)
 
 
 def render_specs(session: Session, kind: str, include_private: set[str]) -> bytes:
