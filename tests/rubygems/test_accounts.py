@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import httpx
 import yaml
 
 from tests.rubygems.conftest import PUSH_SCOPES, push
-from tests.rubygems.gemtools import craft_gem
+from tests.rubygems.gemtools import GemSource, craft_gem
 
 
 def test_api_key_with_password_returns_a_working_push_key(server) -> None:
@@ -50,3 +52,22 @@ def test_gem_owner_add_list_remove(server, ruby_env) -> None:
     refused = httpx.post(f"{server.url}/rubygems/api/v1/gems/owned-gem/owners", data={"email": "outsider"},
                          headers={"Authorization": outsider})
     assert refused.status_code == 403
+
+
+def test_gem_signin_then_push_with_the_stored_key(server, ruby_env, gem_builder) -> None:
+    """`gem signin` must run on a terminal: `script` gives it one. The key lands in gem's credentials file
+    under the host, and a later `gem push --host` uses it without GEM_HOST_API_KEY."""
+    server.cli("user", "create", "terminal-user", "--password", "pw-on-a-tty")
+    host = f"{server.url}/rubygems"
+    answers = "terminal-user\npw-on-a-tty\n\n" + "y\n" * 7  # email, password, key name, then each scope
+    signin = subprocess.run(["script", "-qec", f"gem signin --host {host}", "/dev/null"], input=answers,
+                            env=ruby_env.env(RUBYGEMS_HOST=host), capture_output=True, text=True, timeout=120)
+    assert "Signed in with API key" in signin.stdout, signin.stdout[-2000:]
+    stored = [p for p in (ruby_env.home / ".gem" / "credentials", ruby_env.home / ".local/share/gem/credentials")
+              if p.exists()]  # gem 3.3 uses the XDG path unless ~/.gem exists
+    assert stored, signin.stdout[-2000:]
+    credentials = yaml.safe_load(stored[0].read_text())
+    assert credentials[host].startswith("pky_")
+
+    push = ruby_env.run(["gem", "push", str(gem_builder(GemSource("signed-in-gem", "1.0.0"))), "--host", host])
+    assert "Successfully registered gem: signed-in-gem (1.0.0)" in push.stdout
