@@ -1,4 +1,7 @@
-"""Find the bytes for each read path and check access (synchronous: runs in a worker thread).
+"""Find the bytes for each read path and check access.
+
+Each lookup first runs on the event loop with `io=False`: a memo hit answers without any database
+access; otherwise it raises NeedsIO and the caller repeats it in a worker thread with `io=True`.
 
 Every lookup is O(1) in the size of the registry: on the common path a serial check plus a memo
 hit (no database at all); after a change, one indexed read per path. Only readers of private gems get bodies built
@@ -7,8 +10,12 @@ per request, and those cost O(their private gems).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from sqlmodel import Session
 
 from packyard.auth import Identity
 from packyard.errors import NotFound
@@ -24,6 +31,10 @@ if TYPE_CHECKING:
     from packyard.registry import Registry
 
 ECOSYSTEM = documents.ECOSYSTEM
+
+
+class NeedsIO(Exception):
+    """The answer is not in the memo: look again from a worker thread, with database access."""
 
 
 @dataclass
@@ -44,47 +55,55 @@ class IndexReader:
         self.registry.read_access(identity, ECOSYSTEM, None)  # PACKYARD_PRIVATE: anonymous -> 401
         return identity
 
+    @contextmanager
+    def _db(self, io: bool, write: bool = False) -> Iterator[Session]:
+        """A database session, or NeedsIO when the caller runs on the event loop (memo hits only)."""
+        if not io:
+            raise NeedsIO()
+        with (self.registry.db.write(lock=ECOSYSTEM) if write else self.registry.db.read()) as session:
+            yield session
+
     def _restricted(self, package: Package | None = None) -> bool:
         """Bodies only some callers may read must not be kept by shared caches."""
         return self.registry.settings.private or (package is not None and package.is_private)
 
-    def _private_names(self, identity: Identity | None) -> list[str]:
+    def _private_names(self, identity: Identity | None, io: bool) -> list[str]:
         if identity is None:
             return []
-        with self.registry.db.read() as session:
+        with self._db(io) as session:
             names = versions_index.readable_private_names(session, identity)
         return [n for n in names if identity.allows(ECOSYSTEM, n, "read")]
 
     # -- compact index --------------------------------------------------------------------------
 
-    def versions(self, identity: Identity | None) -> Representation:
+    def versions(self, identity: Identity | None, io: bool = True) -> Representation:
         serial = self.registry.serial(ECOSYSTEM)
         shared = self.memo.get("versions", serial)
         if shared is None:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 body = versions_index.shared_body(session)
             if body is None:
-                with self.registry.db.write(lock=ECOSYSTEM) as session:
+                with self._db(io, write=True) as session:
                     versions_index.ensure_base(session, self.registry.clock.now())
                     body = versions_index.shared_body(session)
             shared = self.memo.put("versions", serial, Representation.compact_index(body, private=self._restricted()))
-        private = self._private_names(identity)
+        private = self._private_names(identity, io)
         if not private:
             return shared
         key = ("versions", identity.token.id if identity.token else identity.user.id)
         stamp = (serial, tuple(private))
         rep = self.memo.get(key, stamp)
         if rep is None:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 tail = versions_index.private_lines(session, private)
             rep = self.memo.put(key, stamp, Representation.compact_index(shared.body + tail, private=True))
         return rep
 
-    def info(self, identity: Identity | None, name: str) -> Representation:
+    def info(self, identity: Identity | None, name: str, io: bool = True) -> Representation:
         serial = self.registry.serial(ECOSYSTEM)
         found = self.memo.get(("info", name), serial)
         if found is None:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 package = get_package(session, ECOSYSTEM, name)
                 body = documents.get(session, documents.info_key(name)) if package is not None else None
             rep = None if body is None else Representation.compact_index(body, private=self._restricted(package))
@@ -95,17 +114,17 @@ class IndexReader:
         self.registry.read_access(identity, ECOSYSTEM, package)
         return rep
 
-    def names(self, identity: Identity | None) -> Representation:
+    def names(self, identity: Identity | None, io: bool = True) -> Representation:
         serial = self.registry.serial(ECOSYSTEM)
         shared = self.memo.get("names", serial)
         if shared is None:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 body = documents.get(session, documents.NAMES) or b"---\n\n"
             shared = self.memo.put("names", serial, Representation.compact_index(body, private=self._restricted()))
-        private = self._private_names(identity)
+        private = self._private_names(identity, io)
         if not private:
             return shared
-        with self.registry.db.read() as session:
+        with self._db(io) as session:
             infos = documents.get_many(session, [documents.info_key(n) for n in private])
         visible = [n for n in private if versions_index.info_entries(infos.get(documents.info_key(n), b""))]
         if not visible:
@@ -115,27 +134,27 @@ class IndexReader:
 
     # -- legacy indexes -------------------------------------------------------------------------
 
-    def specs(self, identity: Identity | None, kind: str) -> Representation:
+    def specs(self, identity: Identity | None, kind: str, io: bool = True) -> Representation:
         serial = self.registry.serial(ECOSYSTEM)
-        private = self._private_names(identity)
+        private = self._private_names(identity, io)
         if private:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 body = legacy_specs.render_specs(session, kind, include_private=set(private))
             return Representation.binary(body, private=True)
         rep = self.memo.get(("specs", kind), serial)
         if rep is None:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 body = documents.get(session, documents.specs_key(kind))
             if body is None:
                 body = legacy_specs.empty_specs()
             rep = self.memo.put(("specs", kind), serial, Representation.binary(body, private=self._restricted()))
         return rep
 
-    def _indexed_file(self, identity: Identity | None, filename: str) -> GemFile | None:
+    def _indexed_file(self, identity: Identity | None, filename: str, io: bool) -> GemFile | None:
         serial = self.registry.serial(ECOSYSTEM)
         found = self.memo.get(("file", filename), serial)
         if found is None:
-            with self.registry.db.read() as session:
+            with self._db(io) as session:
                 artifact = find_artifact(session, ECOSYSTEM, filename)
                 package = session.get(Package, artifact.package_id) if artifact is not None else None
             indexed = artifact is not None and package is not None and not artifact.yanked
@@ -146,10 +165,10 @@ class IndexReader:
         self.registry.read_access(identity, ECOSYSTEM, gem_file.package)
         return gem_file
 
-    def quick_spec(self, identity: Identity | None, original_name: str) -> Representation | None:
-        found = self._indexed_file(identity, f"{original_name}.gem")
+    def quick_spec(self, identity: Identity | None, original_name: str, io: bool = True) -> Representation | None:
+        found = self._indexed_file(identity, f"{original_name}.gem", io)
         if found is None:
-            found = self._quick_by_original_name(identity, original_name)
+            found = self._quick_by_original_name(identity, original_name, io)
         if found is None:
             return None
         body = legacy_specs.quick_spec_bytes(found.artifact)
@@ -157,16 +176,16 @@ class IndexReader:
             return None
         return Representation.binary(body, private=self._restricted(found.package))
 
-    def _quick_by_original_name(self, identity: Identity | None, original_name: str) -> GemFile | None:
+    def _quick_by_original_name(self, identity: Identity | None, original_name: str, io: bool) -> GemFile | None:
         """Old gems name their platform differently in the gemspec (`original_platform`)."""
-        with self.registry.db.read() as session:
+        with self._db(io) as session:
             filename = documents.get(session, documents.quick_alias_key(original_name))
         if filename is None:
             return None
-        return self._indexed_file(identity, filename.decode())
+        return self._indexed_file(identity, filename.decode(), io)
 
-    def gem_file(self, identity: Identity | None, full_name: str) -> FileRepresentation | None:
-        found = self._indexed_file(identity, f"{full_name}.gem")
+    def gem_file(self, identity: Identity | None, full_name: str, io: bool = True) -> FileRepresentation | None:
+        found = self._indexed_file(identity, f"{full_name}.gem", io)
         if found is None:
             return None
         storage = self.registry.storage

@@ -1,7 +1,7 @@
 """The hot GET/HEAD paths of the gem source, as a plain ASGI callable in front of the API routes.
 
-Each handler only finds the bytes (`IndexReader`, in a worker thread), checks access and hands
-them to `serving.serve`; anything else (push, yank, JSON API, ...) falls through to `api_routes`.
+Each handler only finds the bytes (`IndexReader`: from the memo on the event loop, or from the
+database in a worker thread), checks access and hands them to `serving.serve`; anything else (push, yank, JSON API, ...) falls through to `api_routes`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import anyio.to_thread
 from packyard.errors import PackyardError, Unauthorized
 
 from . import messages
-from .index_reader import IndexReader
+from .index_reader import IndexReader, NeedsIO
 from .serving import header, send_text, serve
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -35,6 +35,16 @@ def route_path(scope: dict[str, Any]) -> str:
     if root and path.startswith(root):
         return path[len(root):]
     return path
+
+
+MISS = object()
+
+
+def _memo_only(find):
+    try:
+        return find(False)
+    except NeedsIO:
+        return MISS
 
 
 def _safe_name(part: str) -> bool:
@@ -61,11 +71,14 @@ class ReadPaths:
             return
         authorization = header(scope, b"authorization")
 
-        def find():  # one thread hop: the lookups may touch the database
-            return handler(self.reader.identify(authorization), path)
+        def find(io: bool):
+            return handler(self.reader.identify(authorization), path, io)
 
         try:
-            rep = await anyio.to_thread.run_sync(find)
+            # anonymous and in the memo: no thread hop, no database (checking a token reads it)
+            rep = _memo_only(find) if authorization is None else MISS
+            if rep is MISS:
+                rep = await anyio.to_thread.run_sync(find, True)
         except PackyardError as exc:
             extra = [WWW_AUTHENTICATE] if isinstance(exc, Unauthorized) else []
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
@@ -76,22 +89,24 @@ class ReadPaths:
         await serve(scope, send, rep)
 
     def _route(self, path: str):
+        """The lookup for `path` as `(identity, path, io) -> representation | None`, or None."""
+        reader = self.reader
         if path == "/versions":
-            return lambda identity, p: self.reader.versions(identity)
+            return lambda identity, p, io: reader.versions(identity, io)
         if path == "/names":
-            return lambda identity, p: self.reader.names(identity)
+            return lambda identity, p, io: reader.names(identity, io)
         if path.startswith("/info/") and _safe_name(path[len("/info/"):]):
-            return lambda identity, p: self.reader.info(identity, p[len("/info/"):])
+            return lambda identity, p, io: reader.info(identity, p[len("/info/"):], io)
         if path in SPECS_FILES:
-            return lambda identity, p: self.reader.specs(identity, SPECS_FILES[p])
+            return lambda identity, p, io: reader.specs(identity, SPECS_FILES[p], io)
         if path.startswith(QUICK_PREFIX) and path.endswith(QUICK_SUFFIX):
             name = path[len(QUICK_PREFIX):-len(QUICK_SUFFIX)]
             if _safe_name(name):
-                return lambda identity, p: self.reader.quick_spec(identity, name)
-            return lambda identity, p: None
+                return lambda identity, p, io: reader.quick_spec(identity, name, io)
+            return lambda identity, p, io: None
         if path.startswith("/gems/") and path.endswith(".gem"):
             name = path[len("/gems/"):-len(".gem")]
             if _safe_name(name):
-                return lambda identity, p: self.reader.gem_file(identity, name)
-            return lambda identity, p: None
+                return lambda identity, p, io: reader.gem_file(identity, name, io)
+            return lambda identity, p, io: None
         return None
