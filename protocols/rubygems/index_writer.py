@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from packyard.models import Document, JournalEntry
+from packyard.models import JournalEntry
 from packyard.plugins import Change
 from packyard.services.packages import list_artifacts
 
@@ -79,9 +79,7 @@ def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str]
 
 
 def _base_is_stale(session: Session, now: datetime) -> bool:
-    created = session.exec(
-        select(Document.updated_at).where(Document.ecosystem == ECOSYSTEM, Document.key == documents.VERSIONS_BASE)
-    ).first()
+    created = versions_index.base_created_at(session)
     return created is not None and now - created > REBUILD_AFTER
 
 

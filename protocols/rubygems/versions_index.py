@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, col, select
 
-from packyard.models import Package
+from packyard.models import Document, Package
 
 from . import compact_index, documents
 
@@ -48,12 +48,16 @@ def event_line(name: str, entries: list[str], info_body: bytes) -> bytes:
     return compact_index.versions_line(name, entries, compact_index.info_checksum(info_body))
 
 
-def ensure_base(session: Session, now: datetime) -> bytes:
-    body = documents.get(session, documents.VERSIONS_BASE)
-    if body is None:
-        body = base_header(now)
-        documents.put(session, documents.VERSIONS_BASE, body, now)
-    return body
+def base_created_at(session: Session) -> datetime | None:
+    """When the base was written (without loading its body), or None before the first write."""
+    return session.exec(
+        select(Document.updated_at).where(Document.ecosystem == ECOSYSTEM, Document.key == documents.VERSIONS_BASE)
+    ).first()
+
+
+def ensure_base(session: Session, now: datetime) -> None:
+    if base_created_at(session) is None:
+        documents.put(session, documents.VERSIONS_BASE, base_header(now), now)
 
 
 def append(session: Session, serial: int, lines: bytes, now: datetime) -> None:
