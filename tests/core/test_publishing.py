@@ -49,6 +49,8 @@ def test_first_upload_claims_the_name_and_others_are_refused(registry):
     assert result.created and result.package.normalized_name == "my-thing" and result.package.name == "My_Thing"
     with pytest.raises(Forbidden, match="isn't allowed to upload"):
         upload(registry, bob, "my-thing", "2.0", "my-thing-2.0.tar", b"two")
+    with pytest.raises(Forbidden, match="isn't allowed to upload"):  # not even a harmless-looking retry
+        upload(registry, bob, "my-thing", "1.0", "my-thing-1.0.tar", b"one")
     with registry.db.read() as session:
         assert [a.filename for a in session.exec(select(Artifact))] == ["my-thing-1.0.tar"]
     # bob's refused bytes were not kept

@@ -60,35 +60,32 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
     blob_added = False
     try:
         with registry.db.write(lock=request.ecosystem) as session:
+            now = registry.clock.now()
+            package = get_package(session, request.ecosystem, normalized)
+            if package is not None and not identity.is_admin and not is_owner(session, package, identity.user):
+                raise Forbidden(
+                    f"The user '{identity.name}' isn't allowed to upload to '{package.name}': "
+                    "only its owners can; ask an owner to add you."
+                )
             existing = find_artifact(session, request.ecosystem, request.filename)
             if existing is not None:
-                if existing.sha256 != request.staged.sha256:
+                if existing.sha256 != request.staged.sha256 or package is None or existing.package_id != package.id:
                     raise FileConflict(
                         f"File already exists ('{request.filename}', with sha256 '{existing.sha256}'): "
                         "a published file never changes; publish a new version instead."
                     )
                 registry.storage.discard(request.staged)
-                package = session.get(Package, existing.package_id)
-                version = session.get(Version, existing.version_id)
-                return PublishResult(False, package, version, existing, None)
+                return PublishResult(False, session.get(Package, existing.package_id), session.get(Version, existing.version_id), existing, None)
 
-            now = registry.clock.now()
-            package = get_package(session, request.ecosystem, normalized)
             if package is None:
                 package = Package(ecosystem=request.ecosystem, name=request.name, normalized_name=normalized, created_at=now)
                 session.add(package)
                 session.flush()
                 session.add(PackageOwner(package_id=package.id, user_id=identity.user.id))
                 audit.record(session, now, "package.claim", identity, remote_addr, ecosystem=request.ecosystem, package=normalized)
-            else:
-                if not identity.is_admin and not is_owner(session, package, identity.user):
-                    raise Forbidden(
-                        f"The user '{identity.name}' isn't allowed to upload to '{package.name}': "
-                        "only its owners can; ask an owner to add you."
-                    )
-                if package.status in UPLOAD_REFUSING_STATUSES:
-                    reason = f" ({package.status_reason})" if package.status_reason else ""
-                    raise Forbidden(f"'{package.name}' is {package.status}{reason} and accepts no uploads.")
+            elif package.status in UPLOAD_REFUSING_STATUSES:
+                reason = f" ({package.status_reason})" if package.status_reason else ""
+                raise Forbidden(f"'{package.name}' is {package.status}{reason} and accepts no uploads.")
 
             version = get_version(session, package, request.version)
             if version is None:
