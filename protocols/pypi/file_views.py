@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import TYPE_CHECKING
 
-from starlette.concurrency import run_in_threadpool
+from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
 
 from . import documents
 from .access import require_read
-from .wire import Request, Send, etag_matches, respond, respond_text
+from .wire import Request, Send, respond, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
 
-CHUNK = 256 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _content_type(filename: str) -> str:
@@ -25,28 +22,6 @@ def _content_type(filename: str) -> str:
     if filename.endswith(".tar.gz"):
         return "application/gzip"
     return "application/octet-stream"
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
-    """The (first, last) byte of a single-range request; None: serve it all; "unsatisfiable": 416."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip().replace(" ", ""))
-    if match is None:
-        return None  # multi-range or malformed: RFC 9110 lets us answer with the whole file
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:
-        length = int(last)
-        if length == 0:
-            return "unsatisfiable"
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
-        return "unsatisfiable"
-    return start, end
 
 
 def _cache_control(registry: Registry, state: documents.PackageState) -> str:
@@ -82,11 +57,11 @@ async def download(registry: Registry, request: Request, send: Send, project: st
     if etag_matches(request.headers.get("if-none-match"), etag):
         await respond(send, 304, b"", headers, content_length=0)
         return
-    wanted = parse_range(request.headers.get("range"), info.size)
+    wanted = parse_byte_range(request.headers.get("range"), info.size)
     if_range = request.headers.get("if-range")
     if if_range and if_range.strip() != etag:
         wanted = None
-    if wanted == "unsatisfiable":
+    if wanted == UNSATISFIABLE:
         await respond(send, 416, b"", [*headers, ("content-range", f"bytes */{info.size}")])
         return
     status, first, last = 200, 0, info.size - 1
@@ -100,20 +75,7 @@ async def download(registry: Registry, request: Request, send: Send, project: st
     if request.method == "HEAD" or length == 0:
         await send({"type": "http.response.body", "body": b""})
         return
-    handle = await run_in_threadpool(registry.storage.open, info.sha256)
-    try:
-        await run_in_threadpool(handle.seek, first)
-        remaining = length
-        while remaining > 0:
-            chunk = await run_in_threadpool(handle.read, min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-        if remaining > 0:
-            await send({"type": "http.response.body", "body": b""})
-    finally:
-        handle.close()
+    await stream_file(send, lambda: registry.storage.open(info.sha256), first, length)
 
 
 async def metadata(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:

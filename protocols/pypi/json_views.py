@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from packyard.byteserving import etag_matches
+
 from . import documents
 from .access import require_read
-from .wire import Request, Send, etag_matches, redirect, respond
+from .wire import Request, Send, redirect, respond
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

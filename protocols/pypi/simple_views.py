@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from packyard.byteserving import etag_matches
+
 from . import documents
 from .access import identify, require_read
 from .negotiation import CONTENT_TYPE_HEADER, JSON_V1, NotAcceptable, select_media_type
-from .wire import Request, Send, etag_matches, redirect, respond, respond_text
+from .wire import Request, Send, redirect, respond, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -79,13 +79,6 @@ def strong_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = [c.strip() for c in if_none_match.split(",")]
-    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
-
-
 async def respond(
     send: Send,
     status: int,

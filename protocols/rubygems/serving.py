@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, BinaryIO, Callable
 
-import anyio.to_thread
+from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -25,7 +25,6 @@ COMPACT_INDEX_TYPE = "text/plain; charset=utf-8"
 OCTET_STREAM = "application/octet-stream"
 PUBLIC_CACHE = "max-age=60, public"
 PRIVATE_CACHE = "private, no-cache"
-FILE_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,47 +79,13 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def _etag_matches(if_none_match: str, etag: str) -> bool:
-    if if_none_match.strip() == "*":
-        return True
-    bare = etag.strip('"')
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate.startswith("W/"):
-            candidate = candidate[2:]
-        if candidate.strip('"') == bare:
-            return True
-    return False
-
-
 def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
-    """The (start, end-inclusive) to send as a 206, or None to send the whole body."""
-    if not value or not value.startswith("bytes="):
+    """The (start, end-inclusive) to send as a 206, or None to send the whole body with 200:
+    also for a range at or past the end, and for one that covers the whole body."""
+    wanted = parse_byte_range(value, size)
+    if wanted is None or wanted == UNSATISFIABLE or wanted == (0, size - 1):
         return None
-    spec = value[len("bytes="):].strip()
-    if "," in spec or "-" not in spec:
-        return None
-    first, _, last = spec.partition("-")
-    first, last = first.strip(), last.strip()
-    try:
-        if first == "":
-            if not last:
-                return None
-            length = int(last)
-            if length <= 0:
-                return None
-            start, end = max(size - length, 0), size - 1
-        else:
-            start = int(first)
-            end = int(last) if last else size - 1
-    except ValueError:
-        return None
-    if start < 0 or start >= size or end < start:
-        return None
-    end = min(end, size - 1)
-    if start == 0 and end == size - 1:
-        return None
-    return start, end
+    return wanted
 
 
 def _base_headers(rep: Representation | FileRepresentation) -> list[tuple[bytes, bytes]]:
@@ -138,7 +103,7 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation | FileRep
     size = rep.size if isinstance(rep, FileRepresentation) else len(rep.body)
     headers = _base_headers(rep)
     inm = header(scope, b"if-none-match")
-    if inm is not None and _etag_matches(inm, rep.etag):
+    if etag_matches(inm, rep.etag):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
@@ -163,27 +128,7 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation | FileRep
     if isinstance(rep, Representation):
         await send({"type": "http.response.body", "body": rep.body[start:end + 1] if status == 206 else rep.body})
         return
-    await _send_file(send, rep.open, start, length)
-
-
-async def _send_file(send: Send, opener: Callable[[], BinaryIO], start: int, length: int) -> None:
-    def open_and_read() -> tuple[BinaryIO, bytes]:
-        fh = opener()
-        fh.seek(start)
-        return fh, fh.read(min(FILE_CHUNK, length))
-
-    fh, chunk = await anyio.to_thread.run_sync(open_and_read)  # small gems: one hop in all
-    try:
-        remaining = length - len(chunk)
-        while True:
-            more = remaining > 0 and bool(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": more})
-            if not more:
-                return
-            chunk = await anyio.to_thread.run_sync(fh.read, min(FILE_CHUNK, remaining))
-            remaining -= len(chunk)
-    finally:
-        fh.close()
+    await stream_file(send, rep.open, start, length)
 
 
 async def send_text(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None,
