@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from packyard.models import JournalEntry
 from packyard.plugins import Change
+from packyard.services.journal import record_ecosystem_event
 from packyard.services.packages import list_artifacts
 
 from . import documents, legacy_specs, versions_index
@@ -89,10 +89,7 @@ def rebuild_versions(registry: Registry) -> bytes:
         now = registry.clock.now()
         body = versions_index.rebuild(session, now)
         # The served body changed without a package change: move the serial on so caches notice.
-        entry = JournalEntry(ecosystem=ECOSYSTEM, package="", action="reindex", at=now, data={})
-        session.add(entry)
-        session.flush()
-        serial = entry.id
+        serial = record_ecosystem_event(registry, session, ECOSYSTEM, "reindex")
     registry.publish_serial(ECOSYSTEM, serial)
     return body
 

@@ -47,3 +47,13 @@ def record_change(
     registry.adapter(package.ecosystem).on_change(session, change)
     session.flush()
     return change
+
+
+def record_ecosystem_event(registry: Registry, session: Session, ecosystem: str, action: str) -> int:
+    """A change to an ecosystem's served bytes that touches no package (e.g. an index compaction):
+    it takes a serial like any change, so every process's caches move on. Returns the serial;
+    publish it with `registry.publish_serial` after the commit. Its journal row has `package=""`."""
+    entry = JournalEntry(ecosystem=ecosystem, package="", action=action, at=registry.clock.now(), data={})
+    session.add(entry)
+    session.flush()
+    return entry.id
