@@ -12,12 +12,12 @@ ranges at once are ignored the same way. `If-None-Match` wins over Range.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, BinaryIO, Callable
 
 from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
+
+from . import compact_index
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -41,12 +41,11 @@ class Representation:
     def compact_index(cls, body: bytes, *, private: bool = False) -> "Representation":
         """ETag = quoted MD5 of the full body (bundler 2.3 checks exactly that); sha-256 digests
         for bundler >= 2.5 (`Repr-Digest`) and the older `Digest` header."""
-        sha = base64.b64encode(hashlib.sha256(body).digest()).decode()
         return cls(
             body=body,
             content_type=COMPACT_INDEX_TYPE,
-            etag=f'"{hashlib.md5(body).hexdigest()}"',
-            extra_headers=(("digest", f"sha-256={sha}"), ("repr-digest", f"sha-256=:{sha}:")),
+            etag=compact_index.etag(body),
+            extra_headers=(("digest", compact_index.legacy_digest(body)), ("repr-digest", compact_index.repr_digest(body))),
             cache_control=PRIVATE_CACHE if private else PUBLIC_CACHE,
         )
 
@@ -55,7 +54,7 @@ class Representation:
         return cls(
             body=body,
             content_type=OCTET_STREAM,
-            etag=f'"{hashlib.md5(body).hexdigest()}"',
+            etag=compact_index.etag(body),
             cache_control=PRIVATE_CACHE if private else PUBLIC_CACHE,
         )
 
