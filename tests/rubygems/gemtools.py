@@ -6,9 +6,12 @@ rubygems.org source, so a test can only pass by talking to our server on 127.0.0
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,43 +159,52 @@ class RubyEnv:
         return self.run(["ruby", "-e", code], **extra).stdout
 
 
+SPEC_YAML = """\
+--- !ruby/object:Gem::Specification
+name: {name}
+version: !ruby/object:Gem::Version
+  version: {version}
+platform: ruby
+authors:
+- Packyard Tests
+date: 2024-01-01 00:00:00.000000000 Z
+dependencies: []
+files:
+- lib/{name}.rb
+require_paths:
+- lib
+required_ruby_version: !ruby/object:Gem::Requirement
+  requirements:
+  - - ">="
+    - !ruby/object:Gem::Version
+      version: '0'
+rubygems_version: 3.3.15
+specification_version: 4
+summary: {summary}
+"""
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def tar_bytes(members: dict[str, bytes]) -> bytes:
+    """A ustar archive, the way `gem build` writes one (read-only members)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size, info.mode = len(data), 0o444
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def gem_bytes(spec_yaml: str, files: dict[str, bytes]) -> bytes:
+    """A .gem from raw metadata YAML and its files (no checksums.yaml.gz)."""
+    return tar_bytes({"metadata.gz": gz(spec_yaml.encode()), "data.tar.gz": gz(tar_bytes(files))})
+
+
 def craft_gem(name: str, version: str, summary: str = "crafted") -> bytes:
     """A minimal valid .gem made in Python (fast, for tests that need many of them)."""
-    import gzip
-    import io
-    import tarfile
-
-    def tar(members: dict[str, bytes]) -> bytes:
-        out = io.BytesIO()
-        with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-            for member, data in members.items():
-                info = tarfile.TarInfo(member)
-                info.size, info.mode = len(data), 0o444
-                archive.addfile(info, io.BytesIO(data))
-        return out.getvalue()
-
-    spec = textwrap.dedent(f"""\
-        --- !ruby/object:Gem::Specification
-        name: {name}
-        version: !ruby/object:Gem::Version
-          version: {version}
-        platform: ruby
-        authors:
-        - Packyard Tests
-        date: 2024-01-01 00:00:00.000000000 Z
-        dependencies: []
-        files:
-        - lib/{name}.rb
-        require_paths:
-        - lib
-        required_ruby_version: !ruby/object:Gem::Requirement
-          requirements:
-          - - ">="
-            - !ruby/object:Gem::Version
-              version: '0'
-        rubygems_version: 3.3.15
-        specification_version: 4
-        summary: {summary}
-        """)
-    data = gzip.compress(tar({f"lib/{name}.rb": f"# {name} {version}\n".encode()}), mtime=0)
-    return tar({"metadata.gz": gzip.compress(spec.encode(), mtime=0), "data.tar.gz": data})
+    spec = SPEC_YAML.format(name=name, version=version, summary=summary)
+    return gem_bytes(spec, {f"lib/{name}.rb": f"# {name} {version}\n".encode()})

@@ -3,13 +3,11 @@ every kind of malformed upload refused with a message a person can act on."""
 
 import gzip
 import hashlib
-import io
 import json
 import subprocess
-import tarfile
 
 import pytest
-from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem, ruby_available
+from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem, gz, ruby_available, tar_bytes
 
 from packyard_rubygems.gem_package import InvalidGem, full_name, read_gem
 
@@ -88,36 +86,20 @@ def test_full_name():
 
 # -- malformed uploads --------------------------------------------------------
 
-def _member(tar, name, data):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = 0o444
-    tar.addfile(info, io.BytesIO(data))
-
-
-def _gz(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
-
-
 def craft_gem(path, yaml_text, *, checksums=True, tamper=False, members=None):
     """A .gem made by hand, so each part can be broken on purpose."""
-    metadata = _gz(yaml_text.encode() if isinstance(yaml_text, str) else yaml_text)
-    inner = io.BytesIO()
-    with tarfile.open(fileobj=inner, mode="w", format=tarfile.USTAR_FORMAT):
-        pass
-    data = _gz(inner.getvalue())
+    metadata = gz(yaml_text.encode() if isinstance(yaml_text, str) else yaml_text)
+    data = gz(tar_bytes({}))
     parts = {"metadata.gz": metadata, "data.tar.gz": data}
     if checksums:
         sums = {n: hashlib.sha256(b).hexdigest() for n, b in parts.items()}
         if tamper:
             sums["data.tar.gz"] = "0" * 64
         text = "---\nSHA256:\n" + "".join(f"  {n}: {h}\n" for n, h in sums.items())
-        parts["checksums.yaml.gz"] = _gz(text.encode())
+        parts["checksums.yaml.gz"] = gz(text.encode())
     if members is not None:
         parts = members(parts)
-    with tarfile.open(path, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, body in parts.items():
-            _member(tar, name, body)
+    path.write_bytes(tar_bytes(parts))
     return str(path)
 
 

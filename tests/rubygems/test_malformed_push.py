@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
-import tarfile
 
 import httpx
 import pytest
@@ -12,28 +10,11 @@ from sqlmodel import func, select
 
 from packyard.models import Artifact, Blob, Document, Package
 from tests.rubygems.conftest import PUSH_SCOPES, push
+from tests.rubygems.gemtools import SPEC_YAML, gem_bytes, gz, tar_bytes
 
-SPEC = """--- !ruby/object:Gem::Specification
-name: {name}
-version: !ruby/object:Gem::Version
-  version: 1.0.0
-platform: ruby
-authors:
-- Mallory
-date: 2024-01-01 00:00:00.000000000 Z
-dependencies: []
-files: []
-require_paths:
-- lib
-required_ruby_version: !ruby/object:Gem::Requirement
-  requirements:
-  - - ">="
-    - !ruby/object:Gem::Version
-      version: '0'
-rubygems_version: 3.3.15
-specification_version: 4
-summary: {summary}
-"""
+def spec(name: str, summary: str = "x") -> str:
+    return SPEC_YAML.format(name=name, version="1.0.0", summary=summary)
+
 
 ALIAS_BOMB = """--- !ruby/object:Gem::Specification
 name: bomb
@@ -49,23 +30,12 @@ summary: *f
 """
 
 
-def tar_bytes(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o444
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 def data_tar_gz() -> bytes:
-    return gzip.compress(tar_bytes({"lib/x.rb": b"# x\n"}), mtime=0)
+    return gz(tar_bytes({"lib/x.rb": b"# x\n"}))
 
 
 def crafted_gem(spec_yaml: str) -> bytes:
-    return tar_bytes({"metadata.gz": gzip.compress(spec_yaml.encode(), mtime=0), "data.tar.gz": data_tar_gz()})
+    return gem_bytes(spec_yaml, {"lib/x.rb": b"# x\n"})
 
 
 CASES = {
@@ -73,14 +43,13 @@ CASES = {
     "empty body": b"",
     "tar without metadata.gz": tar_bytes({"data.tar.gz": data_tar_gz()}),
     "metadata.gz not gzip": tar_bytes({"metadata.gz": b"plain text", "data.tar.gz": data_tar_gz()}),
-    "unknown ruby tag": crafted_gem(SPEC.format(name="evil", summary="!ruby/object:Kernel::Evil {cmd: id}")),
-    "ruby hash tag": crafted_gem(SPEC.replace("dependencies: []", "dependencies: !ruby/hash:ActiveSupport::X {{}}")
-                                 .format(name="evilhash", summary="x")),
+    "unknown ruby tag": crafted_gem(spec("evil", "!ruby/object:Kernel::Evil {cmd: id}")),
+    "ruby hash tag": crafted_gem(spec("evilhash").replace("dependencies: []", "dependencies: !ruby/hash:ActiveSupport::X {}")),
     "alias bomb": crafted_gem(ALIAS_BOMB),
-    "name with a slash": crafted_gem(SPEC.format(name="../../etc/passwd", summary="x")),
-    "name with dot dot": crafted_gem(SPEC.format(name="a..b", summary="x")),
-    "name with only a slash": crafted_gem(SPEC.format(name="a/b", summary="x")),
-    "not yaml": tar_bytes({"metadata.gz": gzip.compress(b"--- [unclosed", mtime=0), "data.tar.gz": data_tar_gz()}),
+    "name with a slash": crafted_gem(spec("../../etc/passwd")),
+    "name with dot dot": crafted_gem(spec("a..b")),
+    "name with only a slash": crafted_gem(spec("a/b")),
+    "not yaml": tar_bytes({"metadata.gz": gz(b"--- [unclosed"), "data.tar.gz": data_tar_gz()}),
 }
 
 
@@ -110,7 +79,7 @@ def test_oversized_push_is_413_and_nothing_is_stored(server_factory) -> None:
     small_server = server_factory(extra_env={"PACKYARD_MAX_UPLOAD_BYTES": "20000"})
     token = small_server.mint_token(*PUSH_SCOPES, user="mallory")
     before = stored_state(small_server)
-    big = tar_bytes({"metadata.gz": gzip.compress(SPEC.format(name="big", summary="x").encode()),
+    big = tar_bytes({"metadata.gz": gzip.compress(spec("big").encode()),
                      "data.tar.gz": b"\x1f\x8b" + bytes(40000)})
     response = push(small_server.url, token, big)
     assert response.status_code == 413 and "20000" in response.text
@@ -127,6 +96,6 @@ def test_oversized_push_is_413_and_nothing_is_stored(server_factory) -> None:
 
 def test_unauthenticated_push_stores_nothing(server) -> None:
     before = stored_state(server)
-    response = push(server.url, None, crafted_gem(SPEC.format(name="anon", summary="x")))
+    response = push(server.url, None, crafted_gem(spec("anon")))
     assert response.status_code == 401 and response.text.startswith("Access Denied")
     assert stored_state(server) == before
