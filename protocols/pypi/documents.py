@@ -18,7 +18,6 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_version
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
-from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from . import json_api, simple_html, simple_json
@@ -165,8 +164,7 @@ async def project_page(registry: Registry, state: PackageState, kind: str) -> Do
 
 def _visible_packages(registry: Registry, identity: Identity | None) -> list[Package]:
     with registry.db.read() as session:
-        rows = list(session.exec(select(Package).where(Package.ecosystem == ECOSYSTEM).order_by(Package.normalized_name)))
-    return [p for p in rows if registry.can_read(identity, ECOSYSTEM, p)]
+        return package_queries.list_packages(session, ECOSYSTEM, where=registry.readable_packages(identity))
 
 
 async def index_page(registry: Registry, serial: int, kind: str, identity: Identity | None) -> Document:

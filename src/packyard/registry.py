@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import and_, false, func, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
 from packyard.auth import Identity, MalformedCredentials, ScopeRules, parse_authorization, parse_scope
@@ -90,12 +91,20 @@ class Registry:
         if not identity.allows(ecosystem, package.normalized_name, "read"):
             raise Forbidden(f"Your token has no read scope for '{package.name}': ask for '{ecosystem}:{self.adapters[ecosystem].scope_noun}:{package.normalized_name}:read'.")
 
-    def can_read(self, identity: Identity | None, ecosystem: str, package: Package) -> bool:
-        try:
-            self.read_access(identity, ecosystem, package)
-        except (Unauthorized, Forbidden):
-            return False
-        return True
+    def readable_packages(self, identity: Identity | None) -> ColumnElement[bool] | None:
+        """The read rules of `read_access` as a SQL condition on Package, so listings filter and
+        count in the query (None: no restriction)."""
+        if identity is not None and identity.is_admin:
+            return None
+        granted = []
+        for ecosystem in self.adapters:
+            if identity is not None and identity.may_read_all(ecosystem):
+                granted.append(Package.ecosystem == ecosystem)
+            elif identity is not None and (names := identity.readable_names(ecosystem)):
+                granted.append(and_(Package.ecosystem == ecosystem, Package.normalized_name.in_(sorted(names))))
+        if not self.settings.private:
+            granted.append(Package.visibility == "public")
+        return or_(*granted) if granted else false()
 
     # -- change serials -------------------------------------------------------------------------
 

@@ -97,8 +97,13 @@ def test_private_package_needs_a_read_scope(server, tokens):
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == 'Basic realm="packyard"'
     assert get(server, "/api/v1/packages/pypi/gamma", tokens["reader"]).status_code == 403
     assert get(server, "/api/v1/packages/pypi/gamma", tokens["alice"]).status_code == 200
-    names = [p["normalized_name"] for p in get(server, "/api/v1/packages/pypi").json()["items"]]
-    assert "gamma" not in names
+    anonymous_listing = get(server, "/api/v1/packages/pypi").json()
+    assert [p["normalized_name"] for p in anonymous_listing["items"]] == ["alpha-one", "beta"]
+    assert anonymous_listing["total"] == 2  # private packages are neither listed nor counted
+    owner_listing = get(server, "/api/v1/packages/pypi", tokens["alice"]).json()
+    assert owner_listing["total"] == 3 and "gamma" in [p["normalized_name"] for p in owner_listing["items"]]
+    named = get(server, "/api/v1/packages/pypi", tokens["reader"], params={"per_page": 1}).json()
+    assert named["total"] == 2 and [p["normalized_name"] for p in named["items"]] == ["alpha-one"]
     bad = call(server, "PATCH", "/api/v1/packages/pypi/gamma", tokens["alice"], json={"visibility": "secret"})
     assert bad.status_code == 422 and "visibility" in bad.json()["detail"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from packyard.models import Artifact, Package, PackageOwner, User, Version
@@ -18,10 +19,19 @@ def get_version(session: Session, package: Package, version: str) -> Version | N
     return session.exec(select(Version).where(Version.package_id == package.id, Version.version == version)).first()
 
 
-def list_packages(session: Session, ecosystem: str | None = None, offset: int = 0, limit: int | None = None) -> list[Package]:
+def list_packages(
+    session: Session,
+    ecosystem: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> list[Package]:
+    """`where`: an extra condition, e.g. `Registry.readable_packages(identity)`."""
     query = select(Package).order_by(Package.ecosystem, Package.normalized_name)
     if ecosystem is not None:
         query = query.where(Package.ecosystem == ecosystem)
+    if where is not None:
+        query = query.where(where)
     if offset:
         query = query.offset(offset)
     if limit is not None:
@@ -29,10 +39,12 @@ def list_packages(session: Session, ecosystem: str | None = None, offset: int = 
     return list(session.exec(query))
 
 
-def count_packages(session: Session, ecosystem: str | None = None) -> int:
+def count_packages(session: Session, ecosystem: str | None = None, where: ColumnElement[bool] | None = None) -> int:
     query = select(func.count()).select_from(Package)
     if ecosystem is not None:
         query = query.where(Package.ecosystem == ecosystem)
+    if where is not None:
+        query = query.where(where)
     return int(session.exec(query).one())
 
 

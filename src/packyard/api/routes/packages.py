@@ -99,11 +99,11 @@ def _detail(registry: Registry, session: Session, package: Package) -> dict[str,
 
 def _page(registry: Registry, identity: Identity | None, ecosystem: str | None, page: int, per_page: int) -> dict[str, Any]:
     registry.read_access(identity, ecosystem or "", None)
+    readable = registry.readable_packages(identity)
     with registry.db.read() as session:
-        total = count_packages(session, ecosystem)
-        rows = list_packages(session, ecosystem, offset=(page - 1) * per_page, limit=per_page)
-    items = [_summary(p) for p in rows if registry.can_read(identity, p.ecosystem, p)]
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+        total = count_packages(session, ecosystem, where=readable)
+        rows = list_packages(session, ecosystem, offset=(page - 1) * per_page, limit=per_page, where=readable)
+    return {"items": [_summary(p) for p in rows], "page": page, "per_page": per_page, "total": total}
 
 
 @router.get("")
