@@ -45,7 +45,3 @@ class FileConflict(Conflict):
 
 class PayloadTooLarge(PackyardError):
     status_code = 413
-
-
-class Unprocessable(PackyardError):
-    status_code = 422

@@ -11,6 +11,3 @@ class Cache(ABC):
 
     @abstractmethod
     def set(self, key: str, value: bytes, ttl: int | None = None) -> None: ...
-
-    @abstractmethod
-    def delete(self, key: str) -> None: ...

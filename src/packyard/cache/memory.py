@@ -34,7 +34,3 @@ class MemoryCache(Cache):
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._data.pop(key, None)

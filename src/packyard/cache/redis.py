@@ -21,8 +21,5 @@ class RedisCache(Cache):
     def set(self, key: str, value: bytes, ttl: int | None = None) -> None:
         self.client.set(self.prefix + key, value, ex=ttl or 86400)
 
-    def delete(self, key: str) -> None:
-        self.client.delete(self.prefix + key)
-
     def check(self) -> None:
         self.client.ping()
