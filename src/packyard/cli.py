@@ -135,13 +135,14 @@ def token_create(ctx: click.Context, user_name: str, scopes: tuple[str, ...], na
 @data_dir_option
 @click.pass_context
 def token_list(ctx: click.Context, user_name: str | None, data_dir: Path | None) -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets); `by=` names the token that minted each one."""
     from packyard.services import tokens
 
     for tok, owner in tokens.list_tokens(_state(ctx, data_dir).registry(), user_name):
         state = "revoked" if tok.revoked_at else "active"
         expires = tok.expires_at.isoformat() if tok.expires_at else "never"
-        click.echo(f"{tok.id}\t{owner}\t{tok.name}\t{tok.display_prefix}…\t{state}\texpires={expires}\t{' '.join(tok.scopes)}")
+        minted_by = tok.created_by_id if tok.created_by_id is not None else "-"
+        click.echo(f"{tok.id}\t{owner}\t{tok.name}\t{tok.display_prefix}…\t{state}\texpires={expires}\tby={minted_by}\t{' '.join(tok.scopes)}")
 
 
 @token.command("revoke")

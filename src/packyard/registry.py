@@ -8,7 +8,8 @@ from sqlalchemy import and_, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
-from packyard.auth import Identity, MalformedCredentials, ScopeRules, parse_authorization, parse_scope
+from packyard.auth import ADMIN, Identity, MalformedCredentials, Scope, ScopeRules, parse_authorization, parse_scope
+from packyard.auth.scopes import ACTIONS
 from packyard.auth.secrets import hash_token, verify_password
 from packyard.cache import Cache, open_cache
 from packyard.clock import Clock
@@ -43,8 +44,10 @@ class Registry:
 
     # -- authentication -------------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> Identity | None:
-        """None when no credentials were sent; raises Unauthorized when they are wrong."""
+    def authenticate(self, authorization: str | None, allow_password: bool = False) -> Identity | None:
+        """None when no credentials were sent; raises Unauthorized when they are wrong.
+
+        With `allow_password`, Basic `<user>:<password>` is accepted too (token management only)."""
         try:
             credentials = parse_authorization(authorization)
         except MalformedCredentials as exc:
@@ -55,6 +58,8 @@ class Registry:
         with self.db.read() as session:
             token = session.exec(select(Token).where(Token.secret_hash == hash_token(credentials.secret))).first()
             user = session.get(User, token.user_id) if token is not None else None
+        if token is None and allow_password and credentials.username not in (None, "__token__"):
+            return self.password_identity(self.authenticate_password(credentials.username, credentials.secret))
         if token is None or user is None:
             raise Unauthorized("Invalid or unknown token: create one with 'packyard token create' or POST /api/v1/tokens.")
         if credentials.username not in (None, "__token__", user.name):
@@ -78,6 +83,15 @@ class Registry:
         if user is None or not verify_password(password, user.password_hash):
             raise Unauthorized("Invalid user name or password.")
         return user
+
+    def password_identity(self, user: User) -> Identity:
+        """A user signed in with a password holds every scope a sign-in could grant them
+        (`admin` only for an admin user); ownership still limits what they may change."""
+        if user.is_admin:
+            scopes: list[Scope | str] = [ADMIN]
+        else:
+            scopes = [Scope(eco, rules.noun, "*", action) for eco, rules in self.scope_rules.items() for action in ACTIONS]
+        return Identity(user=user, token=None, scopes=scopes, by_password=True)
 
     def read_access(self, identity: Identity | None, ecosystem: str, package: Package | None) -> None:
         """Raise unless `identity` may read `package` (None: a listing or an unknown name)."""

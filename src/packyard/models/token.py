@@ -16,6 +16,10 @@ class Token(SQLModel, table=True):
     secret_hash: str = Field(max_length=64, unique=True, index=True)
     display_prefix: str = Field(max_length=16, description="First characters of the secret, to recognise it in lists")
     scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_by_id: int | None = Field(
+        default=None, foreign_key="token.id", index=True,
+        description="The token that minted this one (None: minted by the CLI or a password sign-in)",
+    )
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
