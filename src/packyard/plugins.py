@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
     from starlette.types import ASGIApp
 
-    from packyard.models import Artifact, JournalEntry, Package, Version
+    from packyard.models import Artifact, ChangeAction, JournalEntry, Package, Version
     from packyard.registry import Registry
 
 ENTRY_POINT_GROUP = "packyard.protocols"
@@ -25,7 +25,7 @@ class Change:
     """One change to a package, handed to its adapter inside the write transaction."""
 
     ecosystem: str
-    action: str  # publish | yank | unyank | visibility | status | owners
+    action: ChangeAction
     package: Package
     version: Version | None
     artifacts: list[Artifact]

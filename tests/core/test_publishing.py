@@ -95,6 +95,22 @@ def test_serials_grow_and_the_adapter_hears_each_change(registry):
     assert registry.adapters["fake"].changes == [("publish", "pkg", first.serial), ("publish", "pkg", second.serial), ("yank", "pkg", yank.serial)]
 
 
+def test_owner_and_settings_changes_are_journaled_changes(registry):
+    alice = identity(registry, "alice", "fake:thing:*:write")
+    identity(registry, "bob")
+    published = upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"1")
+    ownership.add_owner(registry, "fake", "pkg", "bob", alice)
+    ownership.remove_owner(registry, "fake", "pkg", "bob", alice)
+    ownership.update_settings(registry, "fake", "pkg", alice, visibility="private")
+    heard = registry.adapters["fake"].changes
+    assert [action for action, _, _ in heard] == ["publish", "owners", "owners", "settings"]
+    assert [serial for _, _, serial in heard] == sorted({serial for _, _, serial in heard})
+    assert registry.serial("fake") == heard[-1][2] > published.serial
+    with registry.db.read() as session:
+        assert [e.data for e in session.exec(select(JournalEntry).where(JournalEntry.action == "owners").order_by(JournalEntry.id))] == [
+            {"added": "bob"}, {"removed": "bob"}]
+
+
 def test_yank_one_platform_leaves_its_siblings(registry):
     alice = identity(registry, "alice", "fake:thing:*:write", "fake:thing:*:yank")
     upload(registry, alice, "gemlike", "1.0", "gemlike-1.0.gem", b"ruby", platform="ruby")

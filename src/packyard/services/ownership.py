@@ -1,4 +1,5 @@
-"""Package owners and package settings (visibility, project status)."""
+"""Package owners and package settings (visibility, project status); each change is journaled,
+so the documents that show them (PyPI JSON `ownership`, simple-page status) move on in every worker."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlmodel import Session
 
 from packyard.auth import Identity
 from packyard.errors import BadRequest, Conflict, NotFound
-from packyard.models import Package, PackageOwner, User
+from packyard.models import ChangeAction, Package, PackageOwner, User
 from packyard.services import audit
 from packyard.services.journal import record_change
 from packyard.services.packages import get_package, owners
@@ -42,9 +43,12 @@ def add_owner(registry: Registry, ecosystem: str, name: str, user_name: str, ide
         if session.get(PackageOwner, (package.id, user.id)) is not None:
             raise Conflict(f"'{user_name}' already owns '{package.name}'.")
         session.add(PackageOwner(package_id=package.id, user_id=user.id))
-        audit.record(session, registry.clock.now(), "owner.add", identity, remote_addr, ecosystem=ecosystem, package=package.normalized_name, detail={"user": user_name})
         session.flush()
-        return owners(session, package)
+        change = record_change(registry, session, ChangeAction.OWNERS, package, detail={"added": user.name})
+        audit.record(session, registry.clock.now(), "owner.add", identity, remote_addr, ecosystem=ecosystem, package=package.normalized_name, detail={"user": user_name})
+        result = owners(session, package)
+    registry.publish_serial(ecosystem, change.serial)
+    return result
 
 
 def remove_owner(registry: Registry, ecosystem: str, name: str, user_name: str, identity: Identity, remote_addr: str | None = None) -> list[User]:
@@ -57,9 +61,12 @@ def remove_owner(registry: Registry, ecosystem: str, name: str, user_name: str, 
         if len(owners(session, package)) == 1:
             raise BadRequest(f"'{user_name}' is the last owner of '{package.name}': add another owner first.")
         session.delete(link)
-        audit.record(session, registry.clock.now(), "owner.remove", identity, remote_addr, ecosystem=ecosystem, package=package.normalized_name, detail={"user": user_name})
         session.flush()
-        return owners(session, package)
+        change = record_change(registry, session, ChangeAction.OWNERS, package, detail={"removed": user.name})
+        audit.record(session, registry.clock.now(), "owner.remove", identity, remote_addr, ecosystem=ecosystem, package=package.normalized_name, detail={"user": user_name})
+        result = owners(session, package)
+    registry.publish_serial(ecosystem, change.serial)
+    return result
 
 
 def update_settings(
@@ -90,7 +97,7 @@ def update_settings(
             package.status_reason = status_reason or None
             detail["status"] = status
         session.add(package)
-        change = record_change(registry, session, "settings", package, detail=detail)
+        change = record_change(registry, session, ChangeAction.SETTINGS, package, detail=detail)
         audit.record(session, registry.clock.now(), "package.settings", identity, remote_addr, ecosystem=ecosystem, package=package.normalized_name, detail=detail)
     registry.publish_serial(ecosystem, change.serial)
     return package

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from packyard.auth import Identity
 from packyard.errors import FileConflict, Forbidden
-from packyard.models import Artifact, Blob, Package, PackageOwner, Version
+from packyard.models import Artifact, Blob, ChangeAction, Package, PackageOwner, Version
 from packyard.services import audit
 from packyard.services.journal import record_change
 from packyard.services.packages import find_artifact, get_package, get_version, is_owner
@@ -116,7 +116,7 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
             )
             session.add(artifact)
             session.flush()
-            change = record_change(registry, session, "publish", package, version, [artifact], {"filename": request.filename})
+            change = record_change(registry, session, ChangeAction.PUBLISH, package, version, [artifact], {"filename": request.filename})
             audit.record(
                 session, now, "file.publish", identity, remote_addr,
                 ecosystem=request.ecosystem, package=normalized, version=request.version,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from packyard.auth import Identity
 from packyard.errors import NotFound
-from packyard.models import Artifact, Package, Version
+from packyard.models import Artifact, ChangeAction, Package, Version
 from packyard.services import audit
 from packyard.services.journal import record_change
 from packyard.services.packages import get_package, get_version, version_artifacts
@@ -63,7 +63,7 @@ def set_yanked(
             session.add(artifact)
         if not changed:
             return YankResult(package, found, [], None)
-        action = "yank" if yanked else "unyank"
+        action = ChangeAction.YANK if yanked else ChangeAction.UNYANK
         change = record_change(
             registry, session, action, package, found, changed,
             {"filenames": [a.filename for a in changed], "reason": reason, "platform": platform},
