@@ -9,6 +9,8 @@ from packyard.plugins import Change, ProtocolAdapter
 from . import gem_version
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import click
     from sqlmodel import Session
 
@@ -35,6 +37,11 @@ class RubygemsAdapter(ProtocolAdapter):
         from .index_writer import apply_change
 
         apply_change(session, change)
+
+    def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
+        from .index_check import check_documents
+
+        return check_documents(session)
 
     def cli(self) -> click.Group:
         from .cli import rubygems

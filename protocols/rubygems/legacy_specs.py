@@ -25,7 +25,7 @@ ECOSYSTEM = documents.ECOSYSTEM
 QUICK_META = "quick_gemspec_rz"  # base64 of the deflated Marshal gemspec, in Artifact.meta
 
 
-def _indexed_entries(session: Session, *, private_names: set[str] | None = None) -> list[SpecsEntry]:
+def indexed_entries(session: Session, *, private_names: set[str] | None = None) -> list[SpecsEntry]:
     """Every indexed (not yanked) file of every public gem, plus the given private gems."""
     query = (
         select(Package.name, Version.version, Artifact.platform, Package.visibility)
@@ -52,7 +52,7 @@ def store_public_indexes(session: Session, now: datetime, kinds: set[str], names
     """Re-render the given specs files and, with `names`, `/names` (all from the public indexed gems)."""
     if not kinds and not names:
         return
-    entries = _indexed_entries(session)
+    entries = indexed_entries(session)
     for kind in sorted(kinds):
         documents.put(session, documents.specs_key(kind), RENDERERS[kind](entries), now)
     if names:
@@ -61,7 +61,7 @@ def store_public_indexes(session: Session, now: datetime, kinds: set[str], names
 
 def render_specs(session: Session, kind: str, include_private: set[str]) -> bytes:
     """A specs index for a reader of private gems (built per request: O(gems))."""
-    return RENDERERS[kind](_indexed_entries(session, private_names=include_private))
+    return RENDERERS[kind](indexed_entries(session, private_names=include_private))
 
 
 def empty_specs() -> bytes:

@@ -6,6 +6,7 @@ The core knows adapters only through this interface; it never imports one by nam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -58,6 +59,11 @@ class ProtocolAdapter:
 
     def on_change(self, session: Session, change: Change) -> None:
         """Called inside the serialized write transaction after every change; keep derived data in step here."""
+
+    def check_documents(self, session: Session, registry: Registry) -> Iterable[str]:
+        """For `packyard check`: yield a sentence for every stored document that differs from a
+        fresh render of the rows (or is missing). An adapter that stores no documents yields nothing."""
+        return ()
 
     def cli(self) -> click.Group | None:
         """Extra CLI commands, mounted as `packyard <ecosystem> ...`; `ctx.obj.registry()` gives them the Registry."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from packyard.storage.base import BlobStorage, StagedBlob, blob_key
+from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
 
@@ -23,6 +25,7 @@ class LocalBlobStorage(BlobStorage):
         final = self.path(staged.sha256)
         if final.exists():
             staged.path.unlink(missing_ok=True)
+            os.utime(final)  # young again: gc's grace period covers the coming commit
             return False
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.path, final)  # atomic on one filesystem: a blob is either whole or absent
@@ -36,6 +39,19 @@ class LocalBlobStorage(BlobStorage):
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+    def stat(self, sha256: str) -> StoredBlob | None:
+        try:
+            info = self.path(sha256).stat()
+        except FileNotFoundError:
+            return None
+        return StoredBlob(sha256, info.st_size, datetime.fromtimestamp(info.st_mtime, timezone.utc))
+
+    def iter_blobs(self) -> Iterator[StoredBlob]:
+        for path in self.root.glob("??/??/*"):
+            sha256 = sha256_of_key(path.relative_to(self.root).as_posix())
+            if sha256 is not None and (found := self.stat(sha256)) is not None:
+                yield found
 
     def check(self) -> None:
         probe = self.staging.directory / f".probe-{uuid.uuid4().hex}"

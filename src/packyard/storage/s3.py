@@ -10,11 +10,13 @@ GETs behind a seekable file object, so Range requests fetch only what they serve
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from datetime import timezone
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import parse_qs, urlparse
 
-from packyard.storage.base import BlobStorage, StagedBlob, blob_key
+from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
 READ_BUFFER = 1024 * 1024
@@ -72,6 +74,7 @@ class S3BlobStorage(BlobStorage):
     def keep(self, staged: StagedBlob) -> bool:
         if self.exists(staged.sha256):
             staged.path.unlink(missing_ok=True)
+            self._touch(staged.sha256)
             return False
         self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
         staged.path.unlink(missing_ok=True)
@@ -96,8 +99,31 @@ class S3BlobStorage(BlobStorage):
             return False
         return True
 
+    def _touch(self, sha256: str) -> None:
+        """Reset LastModified (a copy onto itself), so gc's grace period covers the coming commit.
+        Only an unreferenced blob is ever kept again, so this is rare."""
+        key = self._key(sha256)
+        self.client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key}, MetadataDirective="REPLACE")
+
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def stat(self, sha256: str) -> StoredBlob | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError:
+            return None
+        return StoredBlob(sha256, head["ContentLength"], head["LastModified"].astimezone(timezone.utc))
+
+    def iter_blobs(self) -> Iterator[StoredBlob]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+            for item in page.get("Contents", []):
+                sha256 = sha256_of_key(item["Key"][len(start):])
+                if sha256 is not None:
+                    yield StoredBlob(sha256, item["Size"], item["LastModified"].astimezone(timezone.utc))
 
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
