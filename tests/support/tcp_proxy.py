@@ -6,6 +6,7 @@
         proxy.close()   # new connections are refused, open ones are cut (like a stopped server)
         proxy.open()    # the dependency is back: connections go through again
         proxy.cut()     # only cut the open connections, keep accepting new ones
+        proxy.hang()    # accept and keep connections but forward nothing (a hung or unreachable host)
 
 Refusing is real: while closed the listening socket itself is closed, so a client's connect()
 fails with ECONNREFUSED, as when the server is down. The port stays reserved for this proxy
@@ -17,6 +18,7 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -27,6 +29,8 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
         self._accept_thread: threading.Thread | None = None
+        self._hanging = threading.Event()
+        self._held: list[socket.socket] = []
         self.open()
 
     @property
@@ -34,7 +38,8 @@ class TcpProxy:
         return f"127.0.0.1:{self.port}"
 
     def open(self) -> None:
-        """Accept connections again (on the same port)."""
+        """Accept and forward connections again (on the same port)."""
+        self._resume()
         with self._lock:
             if self._listener is not None:
                 return
@@ -60,7 +65,19 @@ class TcpProxy:
         if self._accept_thread is not None:
             self._accept_thread.join(timeout=5)
             self._accept_thread = None
+        self._resume()
         self.cut()
+
+    def hang(self) -> None:
+        """Keep accepting, forward nothing: every request waits until the client's own timeout."""
+        self._hanging.set()
+
+    def _resume(self) -> None:
+        self._hanging.clear()
+        with self._lock:
+            held, self._held = self._held, []
+        for sock in held:
+            _reset(sock)
 
     def cut(self) -> None:
         """Reset every open connection (both sides see the connection drop)."""
@@ -90,6 +107,10 @@ class TcpProxy:
             if not still_open:
                 _reset(client)
                 return
+            if self._hanging.is_set():
+                with self._lock:
+                    self._held.append(client)
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
@@ -112,6 +133,9 @@ class TcpProxy:
                 with self._lock:
                     if pair not in self._pairs:
                         return
+                if self._hanging.is_set():
+                    time.sleep(0.1)
+                    continue
                 for key, _ in selector.select(timeout=0.5):
                     data = key.fileobj.recv(65536)
                     if not data:
