@@ -323,7 +323,9 @@ def plain_text_errors(app: Starlette) -> None:
 
     async def handle(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PackyardError)
-        headers = WWW_AUTHENTICATE if isinstance(exc, Unauthorized) else None
-        return text(exc.detail, exc.status_code, headers)
+        headers = dict(exc.headers)
+        if isinstance(exc, Unauthorized):
+            headers.update(WWW_AUTHENTICATE)
+        return text(exc.detail, exc.status_code, headers or None)
 
     app.add_exception_handler(PackyardError, handle)

@@ -12,12 +12,14 @@ from packyard.auth import ADMIN, Identity, MalformedCredentials, Scope, ScopeRul
 from packyard.auth.scopes import ACTIONS
 from packyard.auth.secrets import hash_token, verify_password
 from packyard.cache import Cache, open_cache
+from packyard.cache.redis import redis_prefix
 from packyard.clock import Clock
 from packyard.config import Settings
 from packyard.db import Database
 from packyard.errors import Forbidden, NotFound, Unauthorized
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
+from packyard.redis_guard import GuardedRedis
 from packyard.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
 from packyard.storage import BlobStorage, open_storage
 
@@ -28,9 +30,10 @@ _LAST_USED_GRANULARITY = timedelta(minutes=1)
 class Registry:
     def __init__(self, settings: Settings, adapters: dict[str, ProtocolAdapter] | None = None):
         self.settings = settings
-        self.db = Database(settings.resolved_database_url)
+        self.db = Database(settings.resolved_database_url, wait_seconds=settings.database_wait_seconds)
         self.storage: BlobStorage = open_storage(settings.resolved_storage_url, settings.data_dir.resolve() / "incoming")
-        self.cache: Cache = open_cache(settings.redis_url, settings.resolved_database_url, settings.cache_entries)
+        self.redis: GuardedRedis | None = GuardedRedis(settings.redis_url) if settings.redis_url else None
+        self.cache: Cache = open_cache(self.redis, settings.resolved_database_url, settings.cache_entries)
         self.clock = Clock(self.db, settable=settings.test_hooks)
         self.serials = self._serial_board()
         self.adapters = load_adapters() if adapters is None else adapters
@@ -141,8 +144,8 @@ class Registry:
         return int(value or 0)
 
     def _serial_board(self) -> SerialBoard:
-        if self.settings.redis_url:
-            return RedisSerialBoard(self._journal_serial, self.cache.client, self.cache.prefix)
+        if self.redis is not None:
+            return RedisSerialBoard(self._journal_serial, self.redis, redis_prefix(self.settings.resolved_database_url))
         if self.db.is_sqlite:
             return FileSerialBoard(self._journal_serial, self.settings.data_dir.resolve() / "serials")
         return JournalSerialBoard(self._journal_serial)

@@ -4,8 +4,14 @@ Rules (after Gitea's CreatePackageOrAddFileToExisting and PyPI's upload):
 - a filename already stored with the same sha256 is reported back as already present (`created=False`),
   so an adapter can answer a retried upload with success; with other bytes it is a FileConflict;
 - the first upload of a new name claims it for the uploader; later uploads need ownership or admin;
-- the blob is moved into place before the rows are committed and removed again if the commit fails,
-  so no artifact row ever points at a missing blob.
+- the blob is stored (a local rename, an S3 PUT of up to the upload limit) *before* the write
+  transaction, outside the ecosystem's write lock, so a slow blob write never holds up another
+  publish; the transaction holds only row changes. Blobs are content-addressed, so storing one
+  early is harmless: a blob whose transaction then fails is referred to by no row and is left for
+  `packyard gc` (after its grace period) — deleting it here could pull it from under a concurrent
+  upload of the same bytes, which found it already stored. No artifact row ever points at a
+  missing blob. The refusals that need no lock (scope, ownership, a filename already taken) are
+  checked before the blob is stored, so a refused upload stores nothing.
 """
 
 from __future__ import annotations
@@ -57,24 +63,21 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
             f"The token isn't allowed to upload to '{request.name}': it needs the scope "
             f"'{request.ecosystem}:{adapter.scope_noun}:{normalized}:write'."
         )
-    blob_added = False
     try:
+        with registry.db.read() as session:  # refusals found early store no blob; the transaction re-checks
+            package = get_package(session, request.ecosystem, normalized)
+            _check_may_upload(session, package, identity)
+            existing = find_artifact(session, request.ecosystem, request.filename)
+            if existing is not None:
+                _check_same_file(request, existing, package)
+        registry.storage.keep(request.staged)  # slow (an S3 PUT): outside the write lock
         with registry.db.write(lock=request.ecosystem) as session:
             now = registry.clock.now()
             package = get_package(session, request.ecosystem, normalized)
-            if package is not None and not identity.is_admin and not is_owner(session, package, identity.user):
-                raise Forbidden(
-                    f"The user '{identity.name}' isn't allowed to upload to '{package.name}': "
-                    "only its owners can; ask an owner to add you."
-                )
+            _check_may_upload(session, package, identity)
             existing = find_artifact(session, request.ecosystem, request.filename)
             if existing is not None:
-                if existing.sha256 != request.staged.sha256 or package is None or existing.package_id != package.id:
-                    raise FileConflict(
-                        f"File already exists ('{request.filename}', with sha256 '{existing.sha256}'): "
-                        "a published file never changes; publish a new version instead."
-                    )
-                registry.storage.discard(request.staged)
+                _check_same_file(request, existing, package)
                 return PublishResult(False, session.get(Package, existing.package_id), session.get(Version, existing.version_id), existing, None)
 
             if package is None:
@@ -83,9 +86,6 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
                 session.flush()
                 session.add(PackageOwner(package_id=package.id, user_id=identity.user.id))
                 audit.record(session, now, "package.claim", identity, remote_addr, ecosystem=request.ecosystem, package=normalized)
-            elif package.status in UPLOAD_REFUSING_STATUSES:
-                reason = f" ({package.status_reason})" if package.status_reason else ""
-                raise Forbidden(f"'{package.name}' is {package.status}{reason} and accepts no uploads.")
 
             version = get_version(session, package, request.version)
             if version is None:
@@ -94,10 +94,7 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
                 session.flush()
 
             if session.get(Blob, request.staged.sha256) is None:
-                blob_added = registry.storage.keep(request.staged)
                 session.add(Blob(sha256=request.staged.sha256, size=request.staged.size, created_at=now))
-            else:
-                registry.storage.discard(request.staged)
 
             artifact = Artifact(
                 version_id=version.id,
@@ -122,10 +119,27 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
                 ecosystem=request.ecosystem, package=normalized, version=request.version,
                 detail={"filename": request.filename, "sha256": request.staged.sha256},
             )
-    except BaseException:
-        registry.storage.discard(request.staged)
-        if blob_added:
-            registry.storage.delete(request.staged.sha256)
-        raise
+    finally:
+        registry.storage.discard(request.staged)  # a no-op once kept
     registry.publish_serial(request.ecosystem, change.serial)
     return PublishResult(True, package, version, artifact, change.serial)
+
+
+def _check_may_upload(session, package: Package | None, identity: Identity) -> None:
+    if package is not None and not identity.is_admin and not is_owner(session, package, identity.user):
+        raise Forbidden(
+            f"The user '{identity.name}' isn't allowed to upload to '{package.name}': "
+            "only its owners can; ask an owner to add you."
+        )
+    if package is not None and package.status in UPLOAD_REFUSING_STATUSES:
+        reason = f" ({package.status_reason})" if package.status_reason else ""
+        raise Forbidden(f"'{package.name}' is {package.status}{reason} and accepts no uploads.")
+
+
+def _check_same_file(request: PublishRequest, existing: Artifact, package: Package | None) -> None:
+    """A filename already stored is fine only with the same bytes in the same package (a retried upload)."""
+    if existing.sha256 != request.staged.sha256 or package is None or existing.package_id != package.id:
+        raise FileConflict(
+            f"File already exists ('{request.filename}', with sha256 '{existing.sha256}'): "
+            "a published file never changes; publish a new version instead."
+        )

@@ -97,8 +97,8 @@ class BlobStorage(ABC):
 
     @abstractmethod
     def keep(self, staged: StagedBlob) -> bool:
-        """Move staged bytes into place under their sha256, atomically. False when the blob already
-        existed: then its age is reset, so `packyard gc` never removes a blob a publish is about to use."""
+        """Move staged bytes into place under their sha256, atomically. False when the blob already existed
+        (a local file's age is then refreshed, so `packyard gc`'s grace period spares it until the caller commits)."""
 
     @abstractmethod
     def open(self, sha256: str) -> BinaryIO:

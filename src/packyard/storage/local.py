@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from packyard.faults import disk_faults_as_errors
 from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
@@ -24,11 +25,16 @@ class LocalBlobStorage(BlobStorage):
     def keep(self, staged: StagedBlob) -> bool:
         final = self.path(staged.sha256)
         if final.exists():
-            staged.path.unlink(missing_ok=True)
-            os.utime(final)  # young again: gc's grace period covers the coming commit
-            return False
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, final)  # atomic on one filesystem: a blob is either whole or absent
+            try:
+                os.utime(final)  # refresh its age for gc's grace period
+            except FileNotFoundError:
+                pass  # collected just now: store it again below
+            else:
+                staged.path.unlink(missing_ok=True)
+                return False
+        with disk_faults_as_errors():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, final)  # atomic on one filesystem: a blob is either whole or absent
         return True
 
     def open(self, sha256: str) -> BinaryIO:

@@ -5,6 +5,9 @@ credentials come from the usual AWS environment (`AWS_ACCESS_KEY_ID`, ...). Uplo
 a local temp file while hashing, then PUT under `<prefix>/ab/cd/<sha256>`: an object store makes
 an object visible whole or not at all, so a crash never exposes a partial blob. Reads are ranged
 GETs behind a seekable file object, so Range requests fetch only what they serve.
+
+A PUT the store refuses (full, over quota, access denied) is a 507 naming the store's reason; a
+store that cannot be reached is a 503 (faults.py's errors, raised here where the S3 errors are known).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import parse_qs, urlparse
 
+from packyard.errors import InsufficientStorage, ServiceUnavailable
+from packyard.faults import DISK_FULL, RETRY_AFTER_SECONDS
 from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
@@ -76,7 +81,20 @@ class S3BlobStorage(BlobStorage):
             staged.path.unlink(missing_ok=True)
             self._touch(staged.sha256)
             return False
-        self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
+        except (S3UploadFailedError, ClientError) as exc:
+            reason = " ".join(str(exc).split())[:300]
+            raise InsufficientStorage(DISK_FULL.format(reason=f"the object store refused the write: {reason}")) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(
+                f"The registry's object store is unreachable right now ({type(exc).__name__}); nothing was stored. "
+                "Retry in a few seconds; if this persists, tell the registry's admin.",
+                RETRY_AFTER_SECONDS,
+            ) from exc
         staged.path.unlink(missing_ok=True)
         return True
 
