@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class RubygemsAdapter(ProtocolAdapter):
     ecosystem = "rubygems"
     scope_noun = "gem"
+    # rubygems.org: a gem name is unique case-insensitively (`Foo_Bar` next to `foo_bar` is refused).
+    names_differing_in_case_collide = True
 
     def normalize_name(self, name: str) -> str:
         """Gem names are case-sensitive and used as given (`Rack` and `rack` are different gems)."""

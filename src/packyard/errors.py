@@ -44,6 +44,15 @@ class FileConflict(Conflict):
     """A file with this name exists already, with other bytes."""
 
 
+class NameCollision(Conflict):
+    """A new name equals an existing package's but for letter case, where the ecosystem forbids that."""
+
+    def __init__(self, detail: str, existing_name: str, caller_owns_it: bool):
+        super().__init__(detail)
+        self.existing_name = existing_name
+        self.caller_owns_it = caller_owns_it
+
+
 class PayloadTooLarge(PackyardError):
     status_code = 413
 

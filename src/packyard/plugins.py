@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from packyard import limits
+
 if TYPE_CHECKING:
     import click
     from sqlmodel import Session
@@ -45,6 +47,11 @@ class ProtocolAdapter:
     ecosystem: ClassVar[str]
     scope_noun: ClassVar[str]
     project_statuses: ClassVar[tuple[str, ...]] = ()  # statuses the management API may set (PEP 792 for PyPI)
+    # Longest name and version a publish may use; at most the columns' widths (checked at load).
+    max_name_length: ClassVar[int] = limits.DEFAULT_MAX_NAME_LENGTH
+    max_version_length: ClassVar[int] = limits.DEFAULT_MAX_VERSION_LENGTH
+    # True: a new name that equals an existing one but for letter case is refused (RubyGems).
+    names_differing_in_case_collide: ClassVar[bool] = False
 
     def normalize_name(self, name: str) -> str:
         raise NotImplementedError
@@ -79,5 +86,7 @@ def load_adapters() -> dict[str, ProtocolAdapter]:
         adapter = cls()
         if adapter.ecosystem != entry.name:
             raise TypeError(f"entry point {entry.name} loads an adapter for {adapter.ecosystem!r}")
+        if adapter.max_name_length > limits.NAME_COLUMN_LENGTH or adapter.max_version_length > limits.VERSION_COLUMN_LENGTH:
+            raise TypeError(f"adapter {entry.name} allows names or versions longer than the database columns")
         adapters[adapter.ecosystem] = adapter
     return dict(sorted(adapters.items()))

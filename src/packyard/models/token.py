@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from packyard import limits
 from packyard.models.types import UTCDateTime
 
 
@@ -12,7 +13,7 @@ class Token(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=limits.TOKEN_NAME_LENGTH)
     secret_hash: str = Field(max_length=64, unique=True, index=True)
     display_prefix: str = Field(max_length=16, description="First characters of the secret, to recognise it in lists")
     scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))

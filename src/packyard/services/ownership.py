@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from packyard import limits
 from packyard.auth import Identity
 from packyard.errors import BadRequest, Conflict, NotFound
 from packyard.models import ChangeAction, Package, PackageOwner, User
@@ -25,6 +26,7 @@ VISIBILITIES = ("public", "private")
 def _load_for_change(registry: Registry, session: Session, ecosystem: str, name: str, identity: Identity) -> Package:
     """The package, once the caller is shown to hold its write scope and to own it."""
     adapter = registry.adapter(ecosystem)
+    limits.check_text(name, f"{adapter.scope_noun} name")
     normalized = adapter.normalize_name(name)
     require_scope(identity, ecosystem, normalized, "write", adapter.scope_noun)
     package = get_package(session, ecosystem, normalized)
@@ -81,6 +83,8 @@ def update_settings(
     remote_addr: str | None = None,
 ) -> Package:
     adapter = registry.adapter(ecosystem)
+    if status_reason is not None:
+        limits.check_text(status_reason, "status reason", limits.REASON_LENGTH)
     if visibility is not None and visibility not in VISIBILITIES:
         raise BadRequest(f"visibility must be one of {', '.join(VISIBILITIES)}.")
     if status is not None and status not in adapter.project_statuses:

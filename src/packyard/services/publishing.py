@@ -4,14 +4,17 @@ Rules (after Gitea's CreatePackageOrAddFileToExisting and PyPI's upload):
 - a filename already stored with the same sha256 is reported back as already present (`created=False`),
   so an adapter can answer a retried upload with success; with other bytes it is a FileConflict;
 - the first upload of a new name claims it for the uploader; later uploads need ownership or admin;
+  where the ecosystem says so, a new name equal to an existing one but for letter case is refused;
+- names, versions, file names, platforms and metadata are checked against `packyard.limits` first,
+  so nothing the database cannot store reaches it;
 - the blob is stored (a local rename, an S3 PUT of up to the upload limit) *before* the write
   transaction, outside the ecosystem's write lock, so a slow blob write never holds up another
   publish; the transaction holds only row changes. Blobs are content-addressed, so storing one
   early is harmless: a blob whose transaction then fails is referred to by no row and is left for
   `packyard gc` (after its grace period) — deleting it here could pull it from under a concurrent
   upload of the same bytes, which found it already stored. No artifact row ever points at a
-  missing blob. The refusals that need no lock (scope, ownership, a filename already taken) are
-  checked before the blob is stored, so a refused upload stores nothing.
+  missing blob. The refusals that need no lock (scope, ownership, a filename already taken, a
+  name's case twin) are checked before the blob is stored, so a refused upload stores nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlmodel import Session, func, select
+
+from packyard import limits
 from packyard.auth import Identity
-from packyard.errors import FileConflict, Forbidden
+from packyard.errors import FileConflict, Forbidden, NameCollision
 from packyard.models import Artifact, Blob, ChangeAction, Package, PackageOwner, Version
+from packyard.plugins import ProtocolAdapter
 from packyard.services import audit
 from packyard.services.journal import record_change
 from packyard.services.packages import find_artifact, get_package, get_version, is_owner
@@ -54,8 +61,46 @@ class PublishResult:
     serial: int | None
 
 
+def check_storable(adapter: ProtocolAdapter, request: PublishRequest) -> None:
+    """BadRequest unless the database can store every value of the request."""
+    limits.check_text(request.name, f"{adapter.scope_noun} name", adapter.max_name_length)
+    limits.check_text(request.version, "version", adapter.max_version_length)
+    limits.check_text(request.filename, "file name", limits.FILENAME_LENGTH)
+    if request.platform is not None:
+        limits.check_text(request.platform, "platform", limits.PLATFORM_LENGTH)
+    limits.check_json(request.artifact_meta, "file's metadata")
+    limits.check_json(request.version_meta, "version's metadata")
+
+
+def _case_twin(session: Session, ecosystem: str, normalized: str) -> Package | None:
+    """An existing package whose name differs from ``normalized`` only in letter case."""
+    return session.exec(
+        select(Package).where(Package.ecosystem == ecosystem, func.lower(Package.normalized_name) == normalized.lower())
+    ).first()
+
+
+def _check_new_name(session: Session, adapter: ProtocolAdapter, normalized: str, name: str, identity: Identity) -> None:
+    """NameCollision when the ecosystem refuses names differing only in case and a twin exists."""
+    if not adapter.names_differing_in_case_collide:
+        return
+    twin = _case_twin(session, adapter.ecosystem, normalized)
+    if twin is None:
+        return
+    raise NameCollision(
+        f"The {adapter.scope_noun} name '{name}' differs only in letter case from the existing "
+        f"{adapter.scope_noun} '{twin.name}'; such names are refused (they invite typosquatting).",
+        existing_name=twin.name,
+        caller_owns_it=identity.is_admin or is_owner(session, twin, identity.user),
+    )
+
+
 def publish(registry: Registry, request: PublishRequest, identity: Identity, remote_addr: str | None = None) -> PublishResult:
     adapter = registry.adapter(request.ecosystem)
+    try:
+        check_storable(adapter, request)
+    except BaseException:
+        registry.storage.discard(request.staged)
+        raise
     normalized = adapter.normalize_name(request.name)
     if not identity.allows(request.ecosystem, normalized, "write"):
         registry.storage.discard(request.staged)
@@ -70,6 +115,8 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
             existing = find_artifact(session, request.ecosystem, request.filename)
             if existing is not None:
                 _check_same_file(request, existing, package)
+            elif package is None:
+                _check_new_name(session, adapter, normalized, request.name, identity)
         registry.storage.keep(request.staged)  # slow (an S3 PUT): outside the write lock
         with registry.db.write(lock=request.ecosystem) as session:
             now = registry.clock.now()
@@ -81,6 +128,7 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
                 return PublishResult(False, session.get(Package, existing.package_id), session.get(Version, existing.version_id), existing, None)
 
             if package is None:
+                _check_new_name(session, adapter, normalized, request.name, identity)
                 package = Package(ecosystem=request.ecosystem, name=request.name, normalized_name=normalized, created_at=now)
                 session.add(package)
                 session.flush()

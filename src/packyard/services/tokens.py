@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
+from packyard import limits
 from packyard.auth import ADMIN, Identity, ScopeError, parse_scope
 from packyard.auth.scopes import scope_covers
 from packyard.auth.secrets import hash_token, new_token_secret
@@ -54,6 +55,7 @@ def mint(
     remote_addr: str | None = None,
 ) -> MintedToken:
     """Create a token for `user`. With `minted_by`, the new scopes must be covered by the minter's."""
+    limits.check_text(name, "token name", limits.TOKEN_NAME_LENGTH)
     normalized = normalize_scopes(registry, scopes)
     if minted_by is not None:
         for text in normalized:

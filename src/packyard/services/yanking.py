@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from packyard import limits
 from packyard.auth import Identity
 from packyard.errors import NotFound
 from packyard.models import Artifact, ChangeAction, Package, Version
@@ -39,6 +40,12 @@ def set_yanked(
 ) -> YankResult:
     """Yank (or unyank) a version's files: all of them, or only those of one `platform` (RubyGems)."""
     adapter = registry.adapter(ecosystem)
+    limits.check_text(name, f"{adapter.scope_noun} name")
+    limits.check_text(version, "version")
+    if platform is not None:
+        limits.check_text(platform, "platform")
+    if reason is not None:
+        limits.check_text(reason, "reason", limits.REASON_LENGTH)
     normalized = adapter.normalize_name(name)
     require_scope(identity, ecosystem, normalized, "yank", adapter.scope_noun)
     with registry.db.write(lock=ecosystem) as session:

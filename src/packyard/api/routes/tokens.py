@@ -7,7 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
+from packyard import limits
 from packyard.api.deps import RegistryDep, RemoteAddrDep, TokenManagerDep
+from packyard.limits import StorableStr
 from packyard.models import Token, User
 from packyard.services import tokens as token_service
 
@@ -15,8 +17,8 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] = Field(min_length=1)
+    name: StorableStr = Field(min_length=1, max_length=limits.TOKEN_NAME_LENGTH)
+    scopes: list[StorableStr] = Field(min_length=1)
     expires_at: datetime | None = None
 
 
