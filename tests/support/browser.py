@@ -144,7 +144,7 @@ class WatchedContext:
     def settle(self) -> None:
         """Let every open page finish its network activity, so all its requests are recorded."""
         for page in self.context.pages:
-            page.wait_for_load_state("networkidle", timeout=30_000)
+            page.wait_for_load_state("networkidle")
 
     def problems(self) -> list[str]:
         accepted = set(self.refused_by_policy) & set(EXPECTED_BLOCKED)
@@ -183,6 +183,7 @@ def chromium() -> Iterator[tuple[object, RefusingProxy]]:
 def watched_context(browser, proxy: RefusingProxy) -> Iterator[WatchedContext]:
     proxy.attempts.clear()
     context = browser.new_context()
+    context.set_default_timeout(60_000)  # 2 cores shared by many test runs: be patient, not flaky
     try:
         yield WatchedContext(context, proxy)
     finally:
