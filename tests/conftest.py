@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.browser import WatchedContext, chromium, watched_context
 from tests.support.server import RunningServer, start_server
 
 
@@ -32,3 +33,22 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     for running in started:
         running.stop()
         running.backend.drop()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[tuple]:
+    """Debian's headless Chromium limited to 127.0.0.1, with its refusing proxy (tests/support/browser.py)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def offline_browser(chromium_browser) -> Iterator[WatchedContext]:
+    """A fresh browser context; the test fails if any page in it reached beyond 127.0.0.1, had a
+    local request fail, or threw a script error. Use it for every HTML page packyard serves."""
+    with watched_context(*chromium_browser) as watched:
+        yield watched
+        watched.settle()
+        problems = watched.problems()
+    if problems:
+        pytest.fail("pages must work without internet access and without errors:\n" + "\n".join(problems))
