@@ -62,7 +62,7 @@ class Database:
         """A transaction that commits on success. `lock` serializes writers for that key (an ecosystem)."""
         with Session(self.write_engine, expire_on_commit=False) as session:
             if lock is not None and not self.is_sqlite:
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(lock)})
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_lock_key(lock)})
             try:
                 yield session
                 session.commit()
@@ -79,5 +79,6 @@ class Database:
         self.write_engine.dispose()
 
 
-def _lock_key(name: str) -> int:
+def advisory_lock_key(name: str) -> int:
+    """A PostgreSQL advisory-lock key for a name (an ecosystem, or "migrations")."""
     return zlib.crc32(b"packyard:" + name.encode())
