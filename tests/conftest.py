@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support.backends import Backend, new_production_backend, production_services_reachable
 from tests.support.browser import WatchedContext, chromium, watched_context
 from tests.support.server import RunningServer, start_server
+
+
+def require_production_services() -> None:
+    """PostgreSQL + Redis are needed whatever the pass; in CI their absence fails the test, never skips it."""
+    reason = production_services_reachable()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def production_backend() -> Iterator[Backend]:
+    """A fresh PostgreSQL database, Redis and an S3 bucket (moto), on either pass."""
+    require_production_services()
+    backend = new_production_backend()
+    yield backend
+    backend.drop()
 
 
 @pytest.fixture(scope="module")
