@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
+from packyard.http.serve import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
 
 from . import documents
 from .access import require_read

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from packyard.byteserving import etag_matches
+from packyard.http.serve import etag_matches
 
 from . import documents
 from .access import identify, require_read

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class RubygemsAdapter(ProtocolAdapter):
     ecosystem = "rubygems"
     scope_noun = "gem"
+    documents_format = 1
 
     def normalize_name(self, name: str) -> str:
         """Gem names are case-sensitive and used as given (`Rack` and `rack` are different gems)."""
@@ -35,6 +36,11 @@ class RubygemsAdapter(ProtocolAdapter):
         from .index_writer import apply_change
 
         apply_change(session, change)
+
+    def render_all_documents(self, registry: Registry) -> None:
+        from .index_writer import render_all
+
+        render_all(registry)
 
     def cli(self) -> click.Group:
         from .cli import rubygems

@@ -9,7 +9,7 @@ across worker processes.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +36,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+AFTER_COMMIT = "packyard.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the write transaction of `session` has committed (not on rollback).
+
+    Used to write committed documents through to files or Redis before the new serial is published."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 class Database:
@@ -67,8 +77,11 @@ class Database:
                 yield session
                 session.commit()
             except BaseException:
+                session.info.pop(AFTER_COMMIT, None)
                 session.rollback()
                 raise
+            for callback in session.info.pop(AFTER_COMMIT, []):
+                callback()
 
     def check(self) -> None:
         with self.engine.connect() as conn:

@@ -31,6 +31,7 @@ class Change:
     artifacts: list[Artifact]
     journal: JournalEntry
     detail: dict[str, Any] = field(default_factory=dict)
+    registry: Registry | None = field(default=None, repr=False)  # its `documents` store takes the rendered documents
 
     @property
     def serial(self) -> int:
@@ -44,6 +45,9 @@ class ProtocolAdapter:
     ecosystem: ClassVar[str]
     scope_noun: ClassVar[str]
     project_statuses: ClassVar[tuple[str, ...]] = ()  # statuses the management API may set (PEP 792 for PyPI)
+    # Bump when the documents the adapter renders change shape: `packyard serve` then calls
+    # `render_all_documents` once before serving.
+    documents_format: ClassVar[int] = 0
 
     def normalize_name(self, name: str) -> str:
         raise NotImplementedError
@@ -58,6 +62,9 @@ class ProtocolAdapter:
 
     def on_change(self, session: Session, change: Change) -> None:
         """Called inside the serialized write transaction after every change; keep derived data in step here."""
+
+    def render_all_documents(self, registry: Registry) -> None:
+        """Render every document of the ecosystem from the rows (an upgrade, or `rebuild-index`)."""
 
     def cli(self) -> click.Group | None:
         """Extra CLI commands, mounted as `packyard <ecosystem> ...`; `ctx.obj.registry()` gives them the Registry."""

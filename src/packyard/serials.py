@@ -16,11 +16,16 @@ A board that has no value (a fresh Redis, a missing file) falls back to the jour
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger("packyard.serials")
 
 JournalLookup = Callable[[str], int]
 
@@ -103,14 +108,32 @@ return 1
         self.client = client
         self.prefix = prefix + "serial:"
         self._set_max = client.register_script(self._SET_MAX)
+        self._unpublished: dict[str, int] = {}
 
     def current(self, ecosystem: str) -> int:
-        value = self.client.get(self.prefix + ecosystem)
+        try:
+            value = self.client.get(self.prefix + ecosystem)
+        except RedisError:  # Redis away: the journal answers until it returns
+            return self.lookup(ecosystem)
+        if self._unpublished:
+            self._retry()
+            value = self.client.get(self.prefix + ecosystem)
         if value is not None:
             return int(value)
         serial = self.lookup(ecosystem)
         self.publish(ecosystem, serial)
         return serial
 
+    def _retry(self) -> None:
+        for ecosystem, serial in list(self._unpublished.items()):
+            self.publish(ecosystem, serial)
+
     def publish(self, ecosystem: str, serial: int) -> None:
-        self._set_max(keys=[self.prefix + ecosystem], args=[serial])
+        try:
+            self._set_max(keys=[self.prefix + ecosystem], args=[serial])
+            if self._unpublished.get(ecosystem, -1) <= serial:
+                self._unpublished.pop(ecosystem, None)
+        except RedisError:
+            # kept, and published again once Redis answers (this process's next read or write)
+            self._unpublished[ecosystem] = max(serial, self._unpublished.get(ecosystem, 0))
+            log.warning("Redis unreachable: serial %s of %s not published there (readers use the journal meanwhile)", serial, ecosystem)
