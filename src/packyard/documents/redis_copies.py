@@ -37,7 +37,7 @@ class RedisDocuments:
     def write_many(self, items: list[tuple[str, str, StoredDocument]]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for ecosystem, key, doc in items:
-            self._set_if_newer(keys=[self._key(ecosystem, key)], args=[doc.serial, doc.encode(), "0"], client=pipe)
+            self._set_if_newer(keys=[self._key(ecosystem, key)], args=[doc.serial, doc.encode(), "1"], client=pipe)
         pipe.execute()
 
     def keys(self, ecosystem: str) -> Iterator[str]:
