@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from packyard.documents.store import DocumentStore
-from packyard.models import Artifact, Package
+from packyard.models import Artifact, ChangeAction, Package
 from packyard.plugins import Change
 from packyard.services.journal import record_ecosystem_event
 from packyard.services.packages import list_artifacts, list_packages
@@ -36,21 +36,27 @@ ECOSYSTEM = documents.ECOSYSTEM
 REBUILD_AFTER = timedelta(days=30)
 
 
+# Changes that add or remove index lines for their artifacts.
+_INDEXED = (ChangeAction.PUBLISH, ChangeAction.YANK, ChangeAction.UNYANK)
+
+
 def apply_change(session: Session, change: Change) -> None:
+    if change.action == ChangeAction.OWNERS:
+        return  # owners are served from the database (gem owner, JSON API); no stored bytes show them
     assert change.registry is not None
     store = change.registry.documents
     now, serial = change.journal.at, change.serial
     package = change.package
     artifacts = list_artifacts(session, package)
     indexed = [a for a in artifacts if not a.yanked]
-    body = store_gem(store, session, package, artifacts, change.artifacts if change.action != "settings" else artifacts, serial, now)
+    body = store_gem(store, session, package, artifacts, artifacts if change.action == ChangeAction.SETTINGS else change.artifacts, serial, now)
 
     rebuild = False
-    if not package.is_private and change.action in ("publish", "yank", "unyank", "delete") and change.artifacts:
-        prefix = "-" if change.action in ("yank", "delete") else ""
+    if not package.is_private and change.action in _INDEXED and change.artifacts:
+        prefix = "-" if change.action == ChangeAction.YANK else ""
         entries = [prefix + number_and_platform(a) for a in change.artifacts]
         versions_index.append(store, session, serial, versions_index.event_line(package.name, entries, body), now)
-    elif change.action == "settings" and "visibility" in change.detail:
+    elif change.action == ChangeAction.SETTINGS and "visibility" in change.detail:
         if package.is_private:
             rebuild = True  # its lines must leave the shared body
         else:
@@ -89,15 +95,15 @@ def store_gem(store: DocumentStore, session: Session, package: Package, artifact
 
 def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str], bool]:
     """Which specs files and whether `/names` can differ after `change` (each is O(gems) to render)."""
-    if change.action == "settings":
+    if change.action == ChangeAction.SETTINGS:
         touched = "visibility" in change.detail
         return (set(documents.SPECS_FILES), True) if touched else (set(), False)
-    if change.package.is_private or change.action not in ("publish", "yank", "unyank", "delete"):
+    if change.package.is_private or change.action not in _INDEXED:
         return set(), False
     prerelease = {GemVersion((a.meta or {}).get("version", "0")).is_prerelease for a in change.artifacts}
     kinds = ({"prerelease_specs"} if True in prerelease else set()) | (
         {"specs", "latest_specs"} if False in prerelease else set())
-    delta = -len(change.artifacts) if change.action in ("yank", "delete") else len(change.artifacts)
+    delta = -len(change.artifacts) if change.action == ChangeAction.YANK else len(change.artifacts)
     listed_before, listed_now = indexed_now - delta > 0, indexed_now > 0
     return kinds, listed_before != listed_now
 
@@ -112,7 +118,7 @@ def rebuild_versions(registry: Registry) -> bytes:
     with registry.db.write(lock=ECOSYSTEM) as session:
         now = registry.clock.now()
         # The served body changed without a package change: it takes a serial, so caches notice.
-        serial = record_ecosystem_event(registry, session, ECOSYSTEM, "reindex")
+        serial = record_ecosystem_event(registry, session, ECOSYSTEM, ChangeAction.REINDEX)
         body = versions_index.rebuild(registry.documents, session, serial, now)
     registry.publish_serial(ECOSYSTEM, serial)
     return body
@@ -124,7 +130,7 @@ def render_all(registry: Registry) -> None:
     store = registry.documents
     with registry.db.write(lock=ECOSYSTEM) as session:
         now = registry.clock.now()
-        serial = record_ecosystem_event(registry, session, ECOSYSTEM, "render")
+        serial = record_ecosystem_event(registry, session, ECOSYSTEM, ChangeAction.REINDEX)
         keep = set()
         for package in list_packages(session, ECOSYSTEM):
             artifacts = list_artifacts(session, package)

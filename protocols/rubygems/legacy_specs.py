@@ -27,7 +27,7 @@ ECOSYSTEM = documents.ECOSYSTEM
 QUICK_META = "quick_gemspec_rz"  # base64 of the deflated Marshal gemspec, in Artifact.meta
 
 
-def _indexed_entries(session: Session, private: list[str] | None = None) -> list[SpecsEntry]:
+def indexed_entries(session: Session, private: list[str] | None = None) -> list[SpecsEntry]:
     """Every indexed (not yanked) file of every public gem, plus the given private gems."""
     return [SpecsEntry(name, number, platform or "ruby") for name, number, platform in indexed_files(session, ECOSYSTEM, private)]
 
@@ -43,7 +43,7 @@ def store_public_indexes(store: DocumentStore, session: Session, serial: int, no
     """Re-render the given specs files and, with `names`, `/names` (all from the public indexed gems)."""
     if not kinds and not names:
         return
-    entries = _indexed_entries(session)
+    entries = indexed_entries(session)
     for kind in sorted(kinds):
         documents.put_binary(store, session, documents.specs_key(kind), RENDERERS[kind](entries), serial=serial, now=now)
     if names:
@@ -52,7 +52,7 @@ def store_public_indexes(store: DocumentStore, session: Session, serial: int, no
 
 def render_specs(session: Session, kind: str, include_private: list[str]) -> bytes:
     """A specs index for a reader of private gems (built per request: O(gems))."""
-    return RENDERERS[kind](_indexed_entries(session, include_private))
+    return RENDERERS[kind](indexed_entries(session, include_private))
 
 
 def empty_specs() -> bytes:

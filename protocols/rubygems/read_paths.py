@@ -80,7 +80,9 @@ class ReadPaths:
             if rep is MISS:
                 rep = await anyio.to_thread.run_sync(find, True)
         except PackyardError as exc:
-            extra = [WWW_AUTHENTICATE] if isinstance(exc, Unauthorized) else []
+            extra = [(name.encode(), value.encode()) for name, value in exc.headers]
+            if isinstance(exc, Unauthorized):
+                extra.append(WWW_AUTHENTICATE)
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
             return
         if rep is None:

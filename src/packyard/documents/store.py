@@ -27,7 +27,7 @@ from packyard.models import Document
 from . import rows
 from .files import DocumentFiles
 from .memo import Memo
-from .redis_copies import RedisDocuments
+from .redis_copies import RedisDocuments, RedisUnavailable
 from .stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
 
 if TYPE_CHECKING:
@@ -126,8 +126,7 @@ class DocumentStore:
         items = dict(self._redis_backlog)
         try:
             self.redis.write_many([(eco, key, doc) for (eco, key), doc in items.items()])
-        except Exception:  # Redis away: readers fall back to the database until it returns
-            log.warning("could not write %d documents through to Redis (kept for later)", len(items), exc_info=True)
+        except RedisUnavailable:  # readers fall back to the database until it returns
             return
         for item_key, doc in items.items():
             if self._redis_backlog.get(item_key) is doc:
@@ -176,8 +175,7 @@ class DocumentStore:
             raise NeedsIO()
         try:
             doc = self.redis.read(ecosystem, key)
-        except Exception:
-            log.warning("Redis unreachable: reading %s/%s from the database", ecosystem, key, exc_info=True)
+        except RedisUnavailable:  # read the row instead (and keep the answer until the serial moves)
             doc = None
         if doc is None:
             doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
@@ -198,8 +196,8 @@ class DocumentStore:
         if self.redis is not None:
             try:
                 self.redis.write(ecosystem, key, doc, same_serial=True)
-            except Exception:
-                log.warning("could not refill %s/%s in Redis", ecosystem, key, exc_info=True)
+            except RedisUnavailable:
+                pass
         return doc
 
     def filled(self, doc: StoredDocument, base: str) -> tuple[bytes, str]:

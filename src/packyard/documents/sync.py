@@ -11,6 +11,7 @@ from sqlmodel import select
 from packyard.models import StoredSetting
 
 from . import rows
+from .redis_copies import RedisUnavailable
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -83,4 +84,7 @@ def sync_copies(registry: Registry) -> int:
 
 def prepare(registry: Registry) -> None:
     render_outdated(registry)
-    sync_copies(registry)
+    try:
+        sync_copies(registry)
+    except RedisUnavailable:  # serve anyway: reads fall back to the database, copies refill themselves
+        log.warning("Redis unreachable at start: document copies there not synced")

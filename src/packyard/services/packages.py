@@ -6,16 +6,19 @@ from sqlalchemy import and_, func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
+from packyard import limits
 from packyard.models import Artifact, Package, PackageOwner, User, Version
 
 
 def get_package(session: Session, ecosystem: str, normalized_name: str) -> Package | None:
+    limits.check_text(normalized_name, "name")  # a lookup with text the database cannot hold is a 400 on every backend
     return session.exec(
         select(Package).where(Package.ecosystem == ecosystem, Package.normalized_name == normalized_name)
     ).first()
 
 
 def get_version(session: Session, package: Package, version: str) -> Version | None:
+    limits.check_text(version, "version")  # a lookup with text the database cannot hold is a 400 on every backend
     return session.exec(select(Version).where(Version.package_id == package.id, Version.version == version)).first()
 
 
@@ -63,6 +66,7 @@ def version_artifacts(session: Session, version: Version) -> list[Artifact]:
 
 
 def find_artifact(session: Session, ecosystem: str, filename: str) -> Artifact | None:
+    limits.check_text(filename, "file name")  # a lookup with text the database cannot hold is a 400 on every backend
     return session.exec(select(Artifact).where(Artifact.ecosystem == ecosystem, Artifact.filename == filename)).first()
 
 
