@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class RubygemsAdapter(ProtocolAdapter):
     ecosystem = "rubygems"
     scope_noun = "gem"
+    documents_format = 1
+
     # rubygems.org: a gem name is unique case-insensitively (`Foo_Bar` next to `foo_bar` is refused).
     names_differing_in_case_collide = True
 
@@ -39,6 +41,11 @@ class RubygemsAdapter(ProtocolAdapter):
         from .index_writer import apply_change
 
         apply_change(session, change)
+
+    def render_all_documents(self, registry: Registry) -> None:
+        from .index_writer import render_all
+
+        render_all(registry)
 
     def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
         from .index_check import check_documents

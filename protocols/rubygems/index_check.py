@@ -4,7 +4,6 @@
 - in `/versions`, the last line of every public gem carries the MD5 of its served `/info`, every
   public gem with an indexed version is listed, and no private gem is;
 - `/names` and the Marshal `specs` files equal a render of the public indexed gems.
-(`quick-alias/...` documents only remember a gemspec's spelling at push time; nothing re-renders them.)
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ from sqlmodel import Session, select
 
 from packyard.models import Artifact, Package
 
-from . import documents, legacy_specs, versions_index
+from packyard.documents import rows
+
+from . import documents, legacy_specs
 from .compact_index import info_checksum
 from .compact_index_lines import info_body, names_body
 
@@ -29,7 +30,7 @@ def check_documents(session: Session) -> Iterator[str]:
     indexed: dict[str, list[Artifact]] = {p.name: [] for p in packages.values()}
     for package_id, files in groupby(artifacts, key=lambda a: a.package_id):
         indexed[packages[package_id].name] = [a for a in files if not a.yanked]
-    stored = documents.get_many(session, [documents.info_key(name) for name in indexed])
+    stored = rows.bodies(session, ECOSYSTEM, [documents.info_key(name) for name in indexed])
 
     served_info: dict[str, bytes] = {}
     for name, files in sorted(indexed.items()):
@@ -45,17 +46,17 @@ def check_documents(session: Session) -> Iterator[str]:
     yield from _versions_problems(session, served_info, public, {n for n in public if indexed[n]})
 
     entries = legacy_specs.indexed_entries(session)
-    names = documents.get(session, documents.NAMES) or b"---\n\n"
+    names = _body(session, documents.NAMES) or b"---\n\n"
     if names != names_body(sorted({e.name for e in entries})):
         yield "/names differs from a fresh render of the public gems"
     for kind, render in legacy_specs.RENDERERS.items():
-        body = documents.get(session, documents.specs_key(kind)) or legacy_specs.empty_specs()
+        body = _body(session, documents.specs_key(kind)) or legacy_specs.empty_specs()
         if body != render(entries):
             yield f"{kind}.4.8.gz differs from a fresh render of the public gems"
 
 
 def _versions_problems(session: Session, info: dict[str, bytes], public: set[str], listable: set[str]) -> Iterator[str]:
-    body = versions_index.shared_body(session) or b""
+    body = _body(session, documents.VERSIONS) or b""
     _, _, lines = body.partition(b"---\n")
     last_md5: dict[str, str] = {}
     for line in lines.decode("utf-8").splitlines():
@@ -68,3 +69,8 @@ def _versions_problems(session: Session, info: dict[str, bytes], public: set[str
             yield f"/versions ends '{name}' with MD5 {last_md5[name]}, but its /info has MD5 {info_checksum(info[name])}"
     for name in sorted(listable - last_md5.keys()):
         yield f"/versions does not list the public gem '{name}'"
+
+
+def _body(session: Session, key: str) -> bytes | None:
+    doc = rows.read(session, ECOSYSTEM, key)
+    return None if doc is None else doc.body

@@ -79,6 +79,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
     migrate.upgrade(settings.resolved_database_url)
     # Before any worker starts: uploads cut off by a crash, never visible as blobs.
     open_storage(settings.resolved_storage_url, settings.data_dir.resolve() / "incoming").staging.sweep()
+    # Before any worker starts: documents of a new format rendered, copies in step with the database.
+    from packyard.documents.sync import prepare
+    from packyard.registry import Registry
+
+    registry = Registry(settings)
+    try:
+        prepare(registry)
+    finally:
+        registry.close()
     uvicorn.run(
         "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
         proxy_headers=True, log_level="info", access_log=access_log, http=reason_phrase.protocol_class(),

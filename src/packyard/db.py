@@ -14,7 +14,7 @@ PostgreSQL statement by `statement_seconds`. A session's failures that are the d
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +44,15 @@ def _sqlite_engine(url: str, *, immediate: bool, wait_seconds: float) -> Engine:
 
     return engine
 
+
+AFTER_COMMIT = "packyard.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the write transaction of `session` has committed (not on rollback).
+
+    Used to write committed documents through to files or Redis before the new serial is published."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 def _postgres_engine(url: str, *, wait_seconds: float, statement_seconds: float) -> Engine:
     wait_ms, statement_ms = int(wait_seconds * 1000), int(statement_seconds * 1000)
@@ -88,8 +97,11 @@ class Database:
                 yield session
                 session.commit()
             except BaseException:
+                session.info.pop(AFTER_COMMIT, None)
                 session.rollback()
                 raise
+            for callback in session.info.pop(AFTER_COMMIT, []):
+                callback()
 
     def check(self) -> None:
         with self.engine.connect() as conn:

@@ -34,6 +34,7 @@ class Change:
     artifacts: list[Artifact]
     journal: JournalEntry
     detail: dict[str, Any] = field(default_factory=dict)
+    registry: Registry | None = field(default=None, repr=False)  # its `documents` store takes the rendered documents
 
     @property
     def serial(self) -> int:
@@ -47,6 +48,9 @@ class ProtocolAdapter:
     ecosystem: ClassVar[str]
     scope_noun: ClassVar[str]
     project_statuses: ClassVar[tuple[str, ...]] = ()  # statuses the management API may set (PEP 792 for PyPI)
+    # Bump when the documents the adapter renders change shape: `packyard serve` then calls
+    # `render_all_documents` once before serving.
+    documents_format: ClassVar[int] = 0
     # Longest name and version a publish may use; at most the columns' widths (checked at load).
     max_name_length: ClassVar[int] = limits.DEFAULT_MAX_NAME_LENGTH
     max_version_length: ClassVar[int] = limits.DEFAULT_MAX_VERSION_LENGTH
@@ -66,6 +70,9 @@ class ProtocolAdapter:
 
     def on_change(self, session: Session, change: Change) -> None:
         """Called inside the serialized write transaction after every change; keep derived data in step here."""
+
+    def render_all_documents(self, registry: Registry) -> None:
+        """Render every document of the ecosystem from the rows (an upgrade, or `rebuild-index`)."""
 
     def check_documents(self, session: Session, registry: Registry) -> Iterable[str]:
         """For `packyard check`: yield a sentence for every stored document that differs from a

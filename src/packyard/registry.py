@@ -16,12 +16,15 @@ from packyard.cache.redis import redis_prefix
 from packyard.clock import Clock
 from packyard.config import Settings
 from packyard.db import Database
+from packyard.documents.files import DocumentFiles
+from packyard.documents.redis_copies import RedisDocuments
+from packyard.documents.store import DocumentStore
 from packyard.errors import Forbidden, NotFound, Unauthorized
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
 from packyard.redis_guard import GuardedRedis
 from packyard.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
-from packyard.storage import BlobStorage, open_storage
+from packyard.storage import BlobStorage, LocalBlobStorage, open_storage
 
 # last_used_at is written at most this often per token, so reads stay read-only.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -36,6 +39,7 @@ class Registry:
         self.cache: Cache = open_cache(self.redis, settings.resolved_database_url, settings.cache_entries)
         self.clock = Clock(self.db, settable=settings.test_hooks)
         self.serials = self._serial_board()
+        self.documents = self._document_store()
         self.adapters = load_adapters() if adapters is None else adapters
         self.scope_rules = {eco: ScopeRules(a.scope_noun, a.normalize_name) for eco, a in self.adapters.items()}
 
@@ -98,15 +102,27 @@ class Registry:
 
     def read_access(self, identity: Identity | None, ecosystem: str, package: Package | None) -> None:
         """Raise unless `identity` may read `package` (None: a listing or an unknown name)."""
-        restricted = self.settings.private or (package is not None and package.is_private)
-        if not restricted:
+        if package is None:
+            self.document_access(identity, ecosystem, None, public=True)
+        else:
+            self.document_access(identity, ecosystem, package.normalized_name, public=not package.is_private, display_name=package.name)
+
+    def document_access(self, identity: Identity | None, ecosystem: str, normalized_name: str | None, *, public: bool,
+                        display_name: str | None = None) -> None:
+        """`read_access` for a stored document, which carries its package's visibility (so a read
+        needs no database): `normalized_name` None for a listing or an unknown name."""
+        if public and not self.settings.private:
             return
         if identity is None:
             raise Unauthorized("Authentication required: this registry needs a token with read access; send it as Basic '__token__:<token>'.")
-        if package is None:
+        if normalized_name is None:
             return
-        if not identity.allows(ecosystem, package.normalized_name, "read"):
-            raise Forbidden(f"Your token has no read scope for '{package.name}': ask for '{ecosystem}:{self.adapters[ecosystem].scope_noun}:{package.normalized_name}:read'.")
+        if not identity.allows(ecosystem, normalized_name, "read"):
+            raise Forbidden(f"Your token has no read scope for '{display_name or normalized_name}': ask for '{ecosystem}:{self.adapters[ecosystem].scope_noun}:{normalized_name}:read'.")
+
+    def restricted(self, public: bool = True) -> bool:
+        """Whether bytes of this visibility must stay out of shared caches (`Cache-Control: private`)."""
+        return self.settings.private or not public
 
     def readable_packages(self, identity: Identity | None) -> ColumnElement[bool] | None:
         """The read rules of `read_access` as a SQL condition on Package, so listings filter and
@@ -149,6 +165,16 @@ class Registry:
         if self.db.is_sqlite:
             return FileSerialBoard(self._journal_serial, self.settings.data_dir.resolve() / "serials")
         return JournalSerialBoard(self._journal_serial)
+
+    def _document_store(self) -> DocumentStore:
+        """Files under the data directory whenever blobs are local or there is no Redis; Redis
+        (shared by every host) when configured; both when both apply."""
+        local = isinstance(self.storage, LocalBlobStorage)
+        redis = RedisDocuments(self.redis, redis_prefix(self.settings.resolved_database_url)) if self.redis is not None else None
+        files = None
+        if local or redis is None:
+            files = DocumentFiles(self.settings.data_dir.resolve(), self.storage.path if local else None)
+        return DocumentStore(self.db, self.serials, files, redis, private_registry=self.settings.private)
 
     def close(self) -> None:
         self.db.dispose()

@@ -43,6 +43,7 @@ def record_change(
         artifacts=list(artifacts or []),
         journal=entry,
         detail=dict(detail or {}),
+        registry=registry,
     )
     registry.adapter(package.ecosystem).on_change(session, change)
     session.flush()
