@@ -20,9 +20,13 @@ class Front:
     def url(self) -> str:
         return self.nginx.url
 
-    def app_saw(self, method: str, path: str) -> bool:
-        """Whether the app's access log has a request for exactly `path` (uvicorn logs `"GET /path HTTP/1.1"`)."""
-        return f'"{method} {path} HTTP/1.1"' in self.app.log()
+    def app_log_mark(self) -> int:
+        return len(self.app.log())
+
+    def app_saw(self, method: str, path: str, since: int = 0) -> bool:
+        """Whether the app's access log has a request for exactly `path` after `since` (an `app_log_mark()`);
+        uvicorn logs `"GET /path HTTP/1.1"`."""
+        return f'"{method} {path} HTTP/1.1"' in self.app.log()[since:]
 
 
 @pytest.fixture(scope="module")
