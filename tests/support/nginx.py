@@ -27,24 +27,28 @@ _MAIN_CONF = """\
 load_module {njs_module};
 {user}
 daemon off;
-worker_processes 1;
+worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log notice;
 events {{ worker_connections 1024; }}
 http {{
     {log_format}
-    access_log {prefix}/logs/access.log packyard_front;
+    access_log {access_log};
     client_body_temp_path {prefix}/temp/body;
     proxy_temp_path {prefix}/temp/proxy;
     fastcgi_temp_path {prefix}/temp/fastcgi;
     uwsgi_temp_path {prefix}/temp/uwsgi;
     scgi_temp_path {prefix}/temp/scgi;
+{http}
+}}
+"""
+
+_FRONT = """\
     include packyard-http.conf;
     server {{
         listen 127.0.0.1:{port};
         include packyard-locations.conf;
     }}
-}}
 """
 
 
@@ -101,21 +105,29 @@ class RunningNginx:
                 self.process.wait(timeout=15)
 
 
-def start_nginx(app: RunningServer, prefix: Path) -> RunningNginx:
+def start_nginx(app: RunningServer, prefix: Path, *, workers: int = 1, access_log: bool = True) -> RunningNginx:
     """nginx on a free port serving `app.data_dir`/public and proxying the rest to `app`."""
-    binary = require_nginx()
     conf = prefix / "conf"
     (conf / "njs").mkdir(parents=True, exist_ok=True)
-    (prefix / "logs").mkdir(exist_ok=True)
-    (prefix / "temp").mkdir(exist_ok=True)
     address = f"127.0.0.1:{app.port}"
     for name in ("packyard-http.conf", "packyard-locations.conf"):
         (conf / name).write_text(render(DEPLOY / f"{name}.template", app.data_dir, address))
     shutil.copy(DEPLOY / "packyard.js", conf / "njs" / "packyard.js")
+    return launch_nginx(prefix, lambda port: _FRONT.format(port=port), workers=workers, access_log=access_log)
+
+
+def launch_nginx(prefix: Path, http_block, *, workers: int = 1, access_log: bool = True) -> RunningNginx:
+    """Start nginx with its own prefix, logs and temp dirs; `http_block(port)` is the inside of `http { }`."""
+    binary = require_nginx()
+    conf = prefix / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (prefix / "logs").mkdir(exist_ok=True)
+    (prefix / "temp").mkdir(exist_ok=True)
     port = free_port()
-    (conf / "nginx.conf").write_text(
-        _MAIN_CONF.format(njs_module=NJS_MODULE, user=_worker_user(), prefix=prefix, port=port, log_format=_LOG_FORMAT)
-    )
+    (conf / "nginx.conf").write_text(_MAIN_CONF.format(
+        njs_module=NJS_MODULE, user=_worker_user(), workers=workers, prefix=prefix, log_format=_LOG_FORMAT,
+        access_log=f"{prefix}/logs/access.log packyard_front" if access_log else "off", http=http_block(port),
+    ))
     args = [binary, "-p", str(prefix), "-c", str(conf / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")]
     checked = subprocess.run([*args, "-t"], capture_output=True, text=True)
     if checked.returncode != 0:
@@ -128,7 +140,7 @@ def start_nginx(app: RunningServer, prefix: Path) -> RunningNginx:
         if process.poll() is not None:
             raise RuntimeError(f"nginx exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
         try:
-            httpx.get(url + "/readyz", timeout=2)
+            httpx.get(url + "/", timeout=2)
             return running
         except httpx.HTTPError:
             time.sleep(0.05)
