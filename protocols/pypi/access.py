@@ -1,4 +1,5 @@
-"""Read access for the PyPI handlers: authenticate only when the answer depends on it."""
+"""Read access for the PyPI handlers: find the stored document, authenticate only when the answer
+depends on it (a public document of a public registry needs neither credentials nor the database)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
-from .documents import ECOSYSTEM, PackageState
+from packyard.documents.store import NeedsIO
+from packyard.documents.stored import StoredDocument
+
+from .documents import ECOSYSTEM
 from .wire import Request
 
 if TYPE_CHECKING:
@@ -22,15 +26,20 @@ async def identify(registry: Registry, request: Request) -> Identity | None:
     return await run_in_threadpool(registry.authenticate, header)
 
 
-async def require_read(registry: Registry, request: Request, state: PackageState | None) -> Identity | None:
-    """Raise Unauthorized/Forbidden unless the caller may read ``state`` (None: an unknown name).
+async def stored(registry: Registry, key: str) -> StoredDocument | None:
+    """The stored document: on the event loop when the memo (or a local file) has it, else from a thread."""
+    try:
+        return registry.documents.get(ECOSYSTEM, key, io=False)
+    except NeedsIO:
+        return await run_in_threadpool(registry.documents.get, ECOSYSTEM, key)
 
-    Public packages on a public registry skip authentication entirely: that keeps the hot
-    path free of database work.
-    """
-    restricted = registry.settings.private or (state is not None and state.is_private)
-    if not restricted:
+
+async def require_read(registry: Registry, request: Request, normalized: str, doc: StoredDocument | None) -> Identity | None:
+    """Raise Unauthorized/Forbidden unless the caller may read `doc` of project `normalized`
+    (None: an unknown name, which only a private registry guards)."""
+    public = doc is None or doc.public
+    if public and not registry.settings.private:
         return None
     identity = await identify(registry, request)
-    registry.read_access(identity, ECOSYSTEM, state)  # type: ignore[arg-type]  # duck-typed Package
+    registry.document_access(identity, ECOSYSTEM, None if doc is None else normalized, public=public)
     return identity

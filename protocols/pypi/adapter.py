@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from packyard.plugins import ProtocolAdapter
+from packyard.plugins import Change, ProtocolAdapter
 
 from .simple_pages import PROJECT_STATUSES
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from packyard.registry import Registry
 
 
@@ -18,6 +20,7 @@ class PypiAdapter(ProtocolAdapter):
     ecosystem = "pypi"
     scope_noun = "package"
     project_statuses = PROJECT_STATUSES
+    documents_format = 1
 
     def normalize_name(self, name: str) -> str:
         return canonicalize_name(name)
@@ -28,6 +31,18 @@ class PypiAdapter(ProtocolAdapter):
             return (1, Version(version))
         except InvalidVersion:
             return (0, version)
+
+    def on_change(self, session: Session, change: Change) -> None:
+        from .documents import render_package, render_root
+
+        assert change.registry is not None
+        render_package(change.registry, session, change.package, change.serial, change.journal.at)
+        render_root(change.registry, session, change.serial, change.journal.at)
+
+    def render_all_documents(self, registry: Registry) -> None:
+        from .documents import render_all
+
+        render_all(registry)
 
     def create_app(self, registry: Registry):
         from .routing import PypiApp

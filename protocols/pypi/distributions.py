@@ -1,12 +1,16 @@
 """Distribution files: filename rules and the core metadata inside wheels and sdists.
 
-Archives are only read, never extracted, so member paths cannot escape anywhere; members
-with absolute or ``..`` paths are still refused because installers would trip on them.
+Archives are only read, never extracted, so member paths cannot escape anywhere here; but an
+installer or a user does extract them, so a member that would write outside the target folder
+is refused: an absolute or ``..`` path, a symbolic or hard link whose target leaves the archive,
+a device file or FIFO in an sdist, and any symbolic link in a wheel (wheels cannot carry links;
+installers would write the link's target path as a file's contents).
 """
 
 from __future__ import annotations
 
 import posixpath
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -25,6 +29,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
+from packyard import limits
 
 # Core metadata bigger than this is refused (PyPI's description limit is far below it).
 MAX_METADATA_BYTES = 8 * 1024 * 1024
@@ -59,6 +64,10 @@ def check_filename_characters(filename: str) -> None:
             "Cannot upload a file with non-printable characters (ordinals 0-31) "
             "or the DEL character (ordinal 127) in the name."
         )
+    if len(filename) > limits.FILENAME_LENGTH:
+        raise InvalidDistribution(
+            f"The file name is {len(filename)} characters long; the limit is {limits.FILENAME_LENGTH}."
+        )
     if "/" in filename or "\\" in filename:
         raise InvalidDistribution("Cannot upload a file with '/' or '\\' in the name.")
     if filename in ("", ".", "..") or filename.startswith("."):
@@ -87,11 +96,48 @@ def parse_filename(filename: str) -> DistFilename:
     )
 
 
+def _leaves_archive(path: str) -> bool:
+    normalized = posixpath.normpath(path)
+    return path.startswith(("/", "\\")) or normalized == ".." or normalized.startswith("../")
+
+
 def _check_member_path(member: str) -> None:
-    normalized = posixpath.normpath(member)
-    if member.startswith(("/", "\\")) or normalized == ".." or normalized.startswith("../"):
+    if _leaves_archive(member):
         raise InvalidDistribution(
             f"Invalid distribution file. Archive member '{member}' has an unsafe path."
+        )
+
+
+def _check_sdist_member(member: tarfile.TarInfo) -> None:
+    """Refuse what would write outside the folder the sdist is unpacked into, or is no file at all."""
+    _check_member_path(member.name)
+    if member.issym():
+        target = posixpath.join(posixpath.dirname(member.name), member.linkname)
+        if member.linkname.startswith("/") or _leaves_archive(target):
+            raise InvalidDistribution(
+                f"Invalid distribution file. Archive member '{member.name}' is a symbolic link to "
+                f"'{member.linkname}', outside the archive."
+            )
+    elif member.islnk():
+        if _leaves_archive(member.linkname):
+            raise InvalidDistribution(
+                f"Invalid distribution file. Archive member '{member.name}' is a hard link to "
+                f"'{member.linkname}', outside the archive."
+            )
+    elif member.ischr() or member.isblk() or member.isfifo():
+        kind = "a FIFO" if member.isfifo() else "a device file"
+        raise InvalidDistribution(
+            f"Invalid distribution file. Archive member '{member.name}' is {kind}; "
+            "an sdist holds only files, folders and links within it."
+        )
+
+
+def _check_wheel_entry(info: zipfile.ZipInfo) -> None:
+    _check_member_path(info.filename)
+    if stat.S_ISLNK(info.external_attr >> 16):  # the Unix mode, where pip looks for links too
+        raise InvalidDistribution(
+            f"Invalid distribution file. Wheel entry '{info.filename}' is a symbolic link; "
+            "wheels cannot contain links."
         )
 
 
@@ -136,9 +182,9 @@ def _read_bounded(stream, size: int, where: str) -> bytes:
 def _wheel_metadata(path: Path, dist: DistFilename) -> bytes:
     try:
         with zipfile.ZipFile(path) as archive:
+            for entry in archive.infolist():
+                _check_wheel_entry(entry)
             names = archive.namelist()
-            for member in names:
-                _check_member_path(member)
             dist_info_dirs = {
                 member.split("/", 1)[0]
                 for member in names
@@ -178,7 +224,7 @@ def _sdist_metadata(path: Path, dist: DistFilename) -> bytes:
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             for member in archive:
-                _check_member_path(member.name)
+                _check_sdist_member(member)
                 if member.name not in (wanted, f"./{wanted}"):
                     continue
                 if not member.isfile():

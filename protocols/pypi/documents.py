@@ -1,119 +1,90 @@
-"""Rendered read-path documents, cached under keys that carry a change serial.
+"""The PyPI documents, rendered when a change alters them and kept in the core's document store.
 
-A write moves the serial on, so a stale entry is never read again, in any worker (the serial
-comes from Redis or the database).  Package state is keyed by the ecosystem serial (one
-lookup per request); page bytes by the package's own ``last_serial``, so a publish to one
-project does not re-render the others.  Building on a miss does the database work; nothing
-here grows with the number of projects except the root listing itself.
+Keys are the URL paths below `/pypi/`, so the store's public files are laid out as the URLs:
+- `simple/index.html`, `simple/index.json`: the anonymous root listing;
+- `simple/<project>/index.html`, `simple/<project>/index.json`: project pages (PEP 503 / 691);
+- `files/<project>/<filename>`: each downloadable file, as a blob document;
+- `files/<project>/<filename>.metadata`: its PEP 658 core metadata, when a wheel has it;
+- `pypi/<project>/json`, `pypi/<project>/<version>/json`: the JSON API, as templates holding the
+  base-URL placeholder (their URLs are absolute), filled per request; a version is also stored
+  under its canonical spelling (`1.0` for `1.0.0`) unless another version has that spelling.
+
+A change to a package re-renders that package's documents (O(its files)) and the root listing.
+A quarantined project (PEP 792) keeps its pages (status, no files) and loses every file document
+and its JSON API, which is hidden as on PyPI. Private projects' documents are stored as not
+public: served only to readers with a read scope, never written where a static server serves.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-from dataclasses import asdict, dataclass
+import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from packaging.utils import canonicalize_version
+from sqlmodel import Session
+
+from packyard.documents.stored import BASE_PLACEHOLDER, TEMPLATE
+from packyard.http.serve import strong_etag
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
-from starlette.concurrency import run_in_threadpool
 
 from . import json_api, simple_html, simple_json
 from .simple_pages import FileLink, IndexEntry, IndexPage, ProjectPage
-from .wire import strong_etag
 
 if TYPE_CHECKING:
     from packyard.auth import Identity
+    from packyard.documents.store import DocumentStore
     from packyard.registry import Registry
 
 ECOSYSTEM = "pypi"
-STATE_TTL = 600  # seconds
+HTML = "text/html; charset=utf-8"
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+ROOT_HTML, ROOT_JSON = "simple/index.html", "simple/index.json"
 
 
-@dataclass(frozen=True)
-class Document:
-    body: bytes
-    etag: str
-
-    def encode(self) -> bytes:
-        return self.etag.encode("ascii") + b"\n" + self.body
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Document:
-        etag, _, body = raw.partition(b"\n")
-        return cls(body, etag.decode("ascii"))
-
-    @classmethod
-    def of(cls, body: bytes) -> Document:
-        return cls(body, strong_etag(body))
+def page_keys(normalized: str) -> tuple[str, str]:
+    return f"simple/{normalized}/index.html", f"simple/{normalized}/index.json"
 
 
-@dataclass(frozen=True)
-class PackageState:
-    id: int
-    name: str
-    normalized_name: str
-    visibility: str
-    status: str
-    status_reason: str | None
-    last_serial: int
-
-    @property
-    def is_private(self) -> bool:
-        return self.visibility == "private"
-
-    @property
-    def offers_files(self) -> bool:
-        return self.status != "quarantined"  # PEP 792: quarantined projects offer no files
+def file_key(normalized: str, filename: str) -> str:
+    return f"files/{normalized}/{filename}"
 
 
-@dataclass(frozen=True)
-class FileInfo:
-    filename: str
-    sha256: str
-    size: int
-    has_metadata: bool
+def json_key(normalized: str, version: str | None = None) -> str:
+    return f"pypi/{normalized}/json" if version is None else f"pypi/{normalized}/{version}/json"
 
 
-async def _cached(registry: Registry, key: str, build, ttl: int | None = None) -> bytes:
-    hit = registry.cache.get(key)
-    if hit is not None:
-        return hit
-    value = await run_in_threadpool(build)
-    registry.cache.set(key, value, ttl=ttl)
-    return value
+def content_type(filename: str) -> str:
+    if filename.endswith(".whl"):
+        return "application/zip"
+    if filename.endswith(".tar.gz"):
+        return "application/gzip"
+    return "application/octet-stream"
 
 
-# -- package state ------------------------------------------------------------------------
+def encode_core_metadata(raw: bytes) -> dict:
+    """How a wheel's METADATA is kept in the artifact's meta, byte for byte."""
+    try:
+        return {"text": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw).decode("ascii")}
 
 
-async def package_state(registry: Registry, normalized: str, serial: int) -> PackageState | None:
-    def build() -> bytes:
-        with registry.db.read() as session:
-            package = package_queries.get_package(session, ECOSYSTEM, normalized)
-            if package is None:
-                return b"null"
-            return json.dumps(
-                asdict(
-                    PackageState(
-                        package.id, package.name, package.normalized_name, package.visibility,
-                        package.status, package.status_reason, package.last_serial,
-                    )
-                )
-            ).encode()
-
-    # keyed by the registry-wide serial, so short-lived: the next write makes it unreachable
-    data = json.loads(await _cached(registry, f"pypi:state:{serial}:{normalized}", build, ttl=STATE_TTL))
-    return PackageState(**data) if data else None
+def core_metadata_bytes(artifact: Artifact) -> bytes | None:
+    core = artifact.meta.get("core_metadata") or {}
+    if "text" in core:
+        return core["text"].encode("utf-8")
+    if "base64" in core:
+        return base64.b64decode(core["base64"])
+    return None
 
 
-# -- simple API ----------------------------------------------------------------------------
-
-
-def _version_key(registry: Registry):
-    return registry.adapter(ECOSYSTEM).version_sort_key
+# -- rendering -----------------------------------------------------------------------------------
 
 
 def _file_link(normalized: str, artifact: Artifact) -> FileLink:
@@ -131,160 +102,122 @@ def _file_link(normalized: str, artifact: Artifact) -> FileLink:
     )
 
 
-def _project_page(registry: Registry, state: PackageState) -> ProjectPage:
-    key = _version_key(registry)
-    with registry.db.read() as session:
-        package = session.get(Package, state.id)
-        versions = package_queries.list_versions(session, package)
-        artifacts = package_queries.list_artifacts(session, package) if state.offers_files else []
-    by_id = {v.id: v.version for v in versions}
-    artifacts.sort(key=lambda a: (key(by_id[a.version_id]), a.filename))
-    return ProjectPage(
-        name=state.name,
-        normalized_name=state.normalized_name,
-        files=[_file_link(state.normalized_name, a) for a in artifacts],
-        versions=sorted((v.version for v in versions), key=key) if state.offers_files else [],
-        last_serial=state.last_serial,
-        status=state.status,
-        status_reason=state.status_reason,
+def _release_file(normalized: str, artifact: Artifact) -> json_api.ReleaseFile:
+    core = artifact.meta.get("core_metadata") or {}
+    return json_api.ReleaseFile(
+        filename=artifact.filename,
+        url=f"{BASE_PLACEHOLDER}/files/{quote(normalized)}/{quote(artifact.filename)}",
+        packagetype=artifact.meta.get("packagetype", "sdist"),
+        python_version=artifact.meta.get("python_version", "source"),
+        md5=artifact.md5,
+        sha256=artifact.sha256,
+        blake2b_256=artifact.blake2b_256,
+        size=artifact.size,
+        upload_time=artifact.uploaded_at,
+        requires_python=artifact.meta.get("requires_python"),
+        yanked=artifact.yanked,
+        yanked_reason=artifact.yank_reason,
+        core_metadata_sha256=core.get("sha256"),
+        comment_text=artifact.meta.get("comment"),
     )
 
 
-async def project_page(registry: Registry, state: PackageState, kind: str) -> Document:
-    """``kind`` is "html" or "json"."""
+def render_package(registry: Registry, session: Session, package: Package, serial: int, now: datetime) -> None:
+    """Every document of one package, and removal of the ones it no longer has."""
+    store = registry.documents
+    key = registry.adapter(ECOSYSTEM).version_sort_key
+    normalized, public = package.normalized_name, not package.is_private
+    offers_files = package.status != "quarantined"
+    versions = package_queries.list_versions(session, package)
+    artifacts = package_queries.list_artifacts(session, package) if offers_files else []
+    by_id = {v.id: v.version for v in versions}
+    artifacts.sort(key=lambda a: (key(by_id[a.version_id]), a.filename))
+    page = ProjectPage(
+        name=package.name,
+        normalized_name=normalized,
+        files=[_file_link(normalized, a) for a in artifacts],
+        versions=sorted((v.version for v in versions), key=key) if offers_files else [],
+        last_serial=serial,
+        status=package.status,
+        status_reason=package.status_reason,
+    )
+    written: set[str] = set()
 
-    def build() -> bytes:
-        page = _project_page(registry, state)
-        render = simple_json.render_project if kind == "json" else simple_html.render_project
-        return Document.of(render(page)).encode()
+    def put(doc_key: str, body: bytes, media_type: str, etag: str | None = None, kind: str = "document") -> None:
+        store.put(session, ECOSYSTEM, doc_key, body, serial=serial, now=now, etag=etag or strong_etag(body),
+                  media_type=media_type, kind=kind, public=public)
+        written.add(doc_key)
 
-    key = f"pypi:simple:{state.normalized_name}:{state.last_serial}:{state.status}:{kind}"
-    return Document.decode(await _cached(registry, key, build))
-
-
-def _visible_packages(registry: Registry, identity: Identity | None) -> list[Package]:
-    with registry.db.read() as session:
-        return package_queries.list_packages(session, ECOSYSTEM, where=registry.readable_packages(identity))
-
-
-async def index_page(registry: Registry, serial: int, kind: str, identity: Identity | None) -> Document:
-    """The root listing: one shared body for anonymous readers, one per token otherwise."""
-
-    def build() -> bytes:
-        packages = _visible_packages(registry, identity)
-        page = IndexPage(
-            projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages],
-            last_serial=serial,
-        )
-        render = simple_json.render_index if kind == "json" else simple_html.render_index
-        return Document.of(render(page)).encode()
-
-    if identity is None or identity.token is None:
-        raw = await _cached(registry, f"pypi:index:{serial}:anonymous:{kind}", build)
-    else:
-        raw = await _cached(registry, f"pypi:index:{serial}:token{identity.token.id}:{kind}", build, ttl=STATE_TTL)
-    return Document.decode(raw)
-
-
-# -- files -----------------------------------------------------------------------------------
-
-
-async def file_info(registry: Registry, state: PackageState, filename: str) -> FileInfo | None:
-    def build() -> bytes:
-        with registry.db.read() as session:
-            artifact = package_queries.find_artifact(session, ECOSYSTEM, filename)
-        if artifact is None or artifact.package_id != state.id:
-            return b"null"
-        info = FileInfo(artifact.filename, artifact.sha256, artifact.size, bool(artifact.meta.get("core_metadata")))
-        return json.dumps(asdict(info)).encode()
-
-    data = json.loads(await _cached(registry, f"pypi:file:{state.last_serial}:{state.id}:{filename}", build))
-    return FileInfo(**data) if data else None
+    html_key, json_key_ = page_keys(normalized)
+    put(html_key, simple_html.render_project(page), HTML)
+    put(json_key_, simple_json.render_project(page), JSON_V1)
+    for artifact in artifacts:
+        store.put_blob(session, ECOSYSTEM, file_key(normalized, artifact.filename), artifact.blob_sha256, artifact.size,
+                       serial=serial, now=now, etag=f'"{artifact.sha256}"', media_type=content_type(artifact.filename), public=public)
+        written.add(file_key(normalized, artifact.filename))
+        metadata = core_metadata_bytes(artifact)
+        if metadata is not None:
+            put(file_key(normalized, artifact.filename) + ".metadata", metadata, TEXT, etag='"' + hashlib.sha256(metadata).hexdigest() + '"')
+    if artifacts:
+        _render_json_api(session, package, versions, artifacts, serial, put)
+    for stale in store.keys_in(session, ECOSYSTEM, f"files/{normalized}/") + store.keys_in(session, ECOSYSTEM, f"pypi/{normalized}/"):
+        if stale not in written:
+            store.remove(session, ECOSYSTEM, stale, serial=serial)
 
 
-def encode_core_metadata(raw: bytes) -> dict:
-    """How a wheel's METADATA is kept in the artifact's meta, byte for byte."""
-    try:
-        return {"text": raw.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(raw).decode("ascii")}
-
-
-async def core_metadata(registry: Registry, state: PackageState, filename: str) -> bytes | None:
-    def build() -> bytes:
-        with registry.db.read() as session:
-            artifact = package_queries.find_artifact(session, ECOSYSTEM, filename)
-        core = (artifact.meta.get("core_metadata") or {}) if artifact and artifact.package_id == state.id else {}
-        if "text" in core:
-            return b"1" + core["text"].encode("utf-8")
-        if "base64" in core:
-            return b"1" + base64.b64decode(core["base64"])
-        return b"0"
-
-    raw = await _cached(registry, f"pypi:metadata:{state.last_serial}:{state.id}:{filename}", build)
-    return raw[1:] if raw[:1] == b"1" else None
-
-
-# -- legacy JSON API -------------------------------------------------------------------------
-
-
-def _releases(registry: Registry, state: PackageState, base: str) -> tuple[list[json_api.Release], list[str]]:
-    with registry.db.read() as session:
-        package = session.get(Package, state.id)
-        versions = package_queries.list_versions(session, package)
-        artifacts = package_queries.list_artifacts(session, package)
-        owner_names = [u.name for u in package_queries.owners(session, package)]
+def _render_json_api(session: Session, package: Package, versions, artifacts: list[Artifact], serial: int, put) -> None:
+    normalized = package.normalized_name
+    owner_names = [u.name for u in package_queries.owners(session, package)]
     files_by_version: dict[int, list[json_api.ReleaseFile]] = {v.id: [] for v in versions}
-    for a in artifacts:
-        core = a.meta.get("core_metadata") or {}
-        files_by_version[a.version_id].append(
-            json_api.ReleaseFile(
-                filename=a.filename,
-                url=f"{base}/files/{quote(state.normalized_name)}/{quote(a.filename)}",
-                packagetype=a.meta.get("packagetype", "sdist"),
-                python_version=a.meta.get("python_version", "source"),
-                md5=a.md5,
-                sha256=a.sha256,
-                blake2b_256=a.blake2b_256,
-                size=a.size,
-                upload_time=a.uploaded_at,
-                requires_python=a.meta.get("requires_python"),
-                yanked=a.yanked,
-                yanked_reason=a.yank_reason,
-                core_metadata_sha256=core.get("sha256"),
-                comment_text=a.meta.get("comment"),
-            )
-        )
-    releases = [
-        json_api.Release(v.version, files_by_version[v.id], v.meta.get("metadata", {})) for v in versions
-    ]
-    return releases, owner_names
+    for artifact in artifacts:
+        files_by_version[artifact.version_id].append(_release_file(normalized, artifact))
+    releases = [json_api.Release(v.version, files_by_version[v.id], v.meta.get("metadata", {})) for v in versions]
+    project_url = f"{BASE_PLACEHOLDER}/simple/{normalized}/"
+
+    def release_url(version: str) -> str:
+        return f"{BASE_PLACEHOLDER}/pypi/{normalized}/{version}/json"
+
+    put(json_key(normalized), json_api.render_project(package.name, releases, serial, owner_names, project_url, release_url), JSON, kind=TEMPLATE)
+    exact = {r.version for r in releases}
+    canonical_taken: set[str] = set()
+    for release in releases:
+        body = json_api.render_release(package.name, release, serial, owner_names, project_url, release_url(release.version))
+        put(json_key(normalized, release.version), body, JSON, kind=TEMPLATE)
+        canonical = canonicalize_version(release.version)
+        if canonical not in exact and canonical not in canonical_taken and "/" not in canonical:
+            canonical_taken.add(canonical)
+            put(json_key(normalized, canonical), body, JSON, kind=TEMPLATE)
 
 
-async def json_document(registry: Registry, state: PackageState, version: str | None, base: str) -> Document | None:
-    """``/pypi/<project>/json`` (version None) or ``/pypi/<project>/<version>/json``; None if unknown."""
+def render_root(registry: Registry, session: Session, serial: int, now: datetime) -> None:
+    """The anonymous root listing (public projects), both forms."""
+    packages = package_queries.list_packages(session, ECOSYSTEM, where=Package.visibility == "public")
+    page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
+    for key, body, media_type in ((ROOT_HTML, simple_html.render_index(page), HTML), (ROOT_JSON, simple_json.render_index(page), JSON_V1)):
+        registry.documents.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=strong_etag(body), media_type=media_type, public=True)
 
-    def build() -> bytes:
-        releases, owner_names = _releases(registry, state, base)
-        project_url = f"{base}/simple/{state.normalized_name}/"
 
-        def release_url(v: str) -> str:
-            return f"{base}/pypi/{state.normalized_name}/{v}/json"
+def listing_for_anonymous(registry: Registry, serial: int, kind: str) -> bytes:
+    """Before the first change stored a root listing (an empty registry)."""
+    page = IndexPage(projects=[], last_serial=serial)
+    return (simple_json.render_index if kind == "json" else simple_html.render_index)(page)
 
-        if version is None:
-            if not releases:
-                return b""
-            body = json_api.render_project(state.name, releases, state.last_serial, owner_names, project_url, release_url)
-            return Document.of(body).encode()
-        wanted = canonicalize_version(version)
-        matches = [r for r in releases if canonicalize_version(r.version) == wanted]
-        exact = [r for r in matches if r.version == version]
-        chosen = (exact or matches or [None])[0]
-        if chosen is None:
-            return b""
-        body = json_api.render_release(state.name, chosen, state.last_serial, owner_names, project_url, release_url(chosen.version))
-        return Document.of(body).encode()
 
-    key = f"pypi:json:{state.normalized_name}:{state.last_serial}:{version or ''}:{base}"
-    raw = await _cached(registry, key, build)
-    return Document.decode(raw) if raw else None
+def listing_for(registry: Registry, identity: Identity, serial: int, kind: str) -> bytes:
+    """The root listing of a reader with credentials (their private projects too): rendered per
+    request, as it depends on the reader's scopes."""
+    with registry.db.read() as session:
+        packages = package_queries.list_packages(session, ECOSYSTEM, where=registry.readable_packages(identity))
+    page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
+    return (simple_json.render_index if kind == "json" else simple_html.render_index)(page)
+
+
+def render_all(registry: Registry) -> None:
+    """Every document from the rows (an upgrade to a new document format)."""
+    with registry.db.write(lock=ECOSYSTEM) as session:
+        now = registry.clock.now()
+        serial = 0
+        for package in package_queries.list_packages(session, ECOSYSTEM):
+            render_package(registry, session, package, package.last_serial, now)
+            serial = max(serial, package.last_serial)
+        render_root(registry, session, max(serial, registry.serial(ECOSYSTEM)), now)

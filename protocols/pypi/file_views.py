@@ -1,98 +1,43 @@
-"""Downloads: ``/files/<project>/<filename>`` (with Range) and its ``.metadata`` sidecar (PEP 658)."""
+"""Downloads: ``/files/<project>/<filename>`` (with Range) and its ``.metadata`` sidecar (PEP 658),
+both from stored documents (a download names its blob), so neither reads the database."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
-from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
+from packyard.http.serve import Representation, serve
 
 from . import documents
-from .access import require_read
-from .wire import Request, Send, respond, respond_text
+from .access import require_read, stored
+from .wire import Request, Send, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
 
 
-
-def _content_type(filename: str) -> str:
-    if filename.endswith(".whl"):
-        return "application/zip"
-    if filename.endswith(".tar.gz"):
-        return "application/gzip"
-    return "application/octet-stream"
-
-
-def _cache_control(registry: Registry, state: documents.PackageState) -> str:
+def _cache_control(registry: Registry, public: bool) -> tuple[bytes, bytes]:
     """A published file never changes; only private ones must stay out of shared caches."""
-    private = state.is_private or registry.settings.private
-    return ("private" if private else "public") + ", max-age=31536000, immutable"
-
-
-async def _file_state(registry: Registry, request: Request, send: Send, project: str):
-    state = await documents.package_state(registry, project, registry.serial(documents.ECOSYSTEM))
-    await require_read(registry, request, state)
-    if state is None or not state.offers_files:
-        await respond_text(send, 404, f"No file here: project '{project}' is unknown or offers no files.")
-        return None
-    return state
+    scope = b"private" if registry.restricted(public) else b"public"
+    return (b"cache-control", scope + b", max-age=31536000, immutable")
 
 
 async def download(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:
-    state = await _file_state(registry, request, send, project)
-    if state is None:
+    doc = await stored(registry, documents.file_key(project, filename))
+    await require_read(registry, request, project, doc)
+    if doc is None:
+        await respond_text(send, 404, f"No file named '{filename}' in project '{project}' (unknown, or the project offers no files).")
         return
-    info = await documents.file_info(registry, state, filename)
-    if info is None:
-        await respond_text(send, 404, f"No file named '{filename}' in project '{state.name}'.")
-        return
-    etag = f'"{info.sha256}"'
-    headers = [
-        ("content-type", _content_type(filename)),
-        ("etag", etag),
-        ("accept-ranges", "bytes"),
-        ("cache-control", _cache_control(registry, state)),
-    ]
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        await respond(send, 304, b"", headers, content_length=0)
-        return
-    wanted = parse_byte_range(request.headers.get("range"), info.size)
-    if_range = request.headers.get("if-range")
-    if if_range and if_range.strip() != etag:
-        wanted = None
-    if wanted == UNSATISFIABLE:
-        await respond(send, 416, b"", [*headers, ("content-range", f"bytes */{info.size}")])
-        return
-    status, first, last = 200, 0, info.size - 1
-    if wanted is not None:
-        status, (first, last) = 206, wanted
-        headers.append(("content-range", f"bytes {first}-{last}/{info.size}"))
-    length = last - first + 1 if info.size else 0
-    raw_headers = [(k.encode(), v.encode()) for k, v in headers]
-    raw_headers.append((b"content-length", str(length).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    if request.method == "HEAD" or length == 0:
-        await send({"type": "http.response.body", "body": b""})
-        return
-    await stream_file(send, lambda: registry.storage.open(info.sha256), first, length)
+    sha256, size = doc.blob
+    storage = registry.storage
+    rep = Representation(doc.etag, doc.media_type, open=lambda: storage.open(sha256), size=size,
+                         headers=(_cache_control(registry, doc.public),))
+    await serve(request.scope, send, rep, unsatisfiable="416")
 
 
 async def metadata(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:
-    state = await _file_state(registry, request, send, project)
-    if state is None:
-        return
-    body = await documents.core_metadata(registry, state, filename)
-    if body is None:
+    doc = await stored(registry, documents.file_key(project, filename) + ".metadata")
+    await require_read(registry, request, project, doc)
+    if doc is None:
         await respond_text(send, 404, f"No core metadata is published for '{filename}' (only wheels have it).")
         return
-    etag = '"' + hashlib.sha256(body).hexdigest() + '"'
-    headers = [
-        ("content-type", "text/plain; charset=utf-8"),
-        ("etag", etag),
-        ("cache-control", _cache_control(registry, state)),
-    ]
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        await respond(send, 304, b"", headers, content_length=0)
-        return
-    await respond(send, 200, body, headers, include_body=request.method != "HEAD")
+    await serve(request.scope, send, Representation.of(doc, headers=(_cache_control(registry, doc.public),)))

@@ -1,15 +1,18 @@
-"""Handlers of the legacy JSON API: ``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``."""
+"""Handlers of the legacy JSON API: ``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``.
+
+The documents are stored with a base-URL placeholder (their URLs are absolute) and filled for the
+request's base, memoized per (document, base)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, canonicalize_version
 
-from packyard.byteserving import etag_matches
+from packyard.http.serve import Representation, serve
 
 from . import documents
-from .access import require_read
+from .access import require_read, stored
 from .wire import Request, Send, redirect, respond
 
 if TYPE_CHECKING:
@@ -30,24 +33,13 @@ async def project_json(
         tail = f"{version}/json" if version else "json"
         await redirect(send, f"{request.root_path}/pypi/{normalized}/{tail}" + ("/" if trailing_slash else ""))
         return
-    state = await documents.package_state(registry, normalized, registry.serial(documents.ECOSYSTEM))
-    await require_read(registry, request, state)
-    if state is None or not state.offers_files:  # quarantined projects are hidden, as on PyPI
+    doc = await stored(registry, documents.json_key(normalized, version))
+    if doc is None and version is not None:
+        doc = await stored(registry, documents.json_key(normalized, canonicalize_version(version)))
+    await require_read(registry, request, normalized, doc)
+    if doc is None:  # also quarantined projects, hidden as on PyPI
         await _not_found(send)
         return
-    base = request.external_base(registry.settings.base_url)
-    document = await documents.json_document(registry, state, version, base)
-    if document is None:
-        await _not_found(send)
-        return
-    headers = [
-        ("content-type", "application/json"),
-        ("etag", document.etag),
-        ("cache-control", "no-cache"),
-        ("x-pypi-last-serial", str(state.last_serial)),
-        ("access-control-allow-origin", "*"),
-    ]
-    if etag_matches(request.headers.get("if-none-match"), document.etag):
-        await respond(send, 304, b"", headers, content_length=0)
-        return
-    await respond(send, 200, document.body, headers, include_body=request.method != "HEAD")
+    body, etag = registry.documents.filled(doc, request.external_base(registry.settings.base_url))
+    headers = ((b"cache-control", b"no-cache"), (b"x-pypi-last-serial", str(doc.serial).encode()), (b"access-control-allow-origin", b"*"))
+    await serve(request.scope, send, Representation(etag, doc.media_type, body, headers=headers))

@@ -36,7 +36,7 @@ class PypiApp:
         except Unauthorized as exc:
             await respond_text(send, 401, exc.detail, [WWW_AUTHENTICATE])
         except PackyardError as exc:
-            await respond_text(send, exc.status_code, exc.detail)
+            await respond_text(send, exc.status_code, exc.detail, list(exc.headers))
 
     async def _dispatch(self, request: Request, send: Send) -> None:
         registry = self.registry

@@ -1,7 +1,7 @@
 """Handlers of the simple repository API: ``/simple/`` and ``/simple/<project>/``.
 
-Each one finds cached bytes, checks access and answers 200 or 304; rendering lives in
-``documents`` and the ``simple_*`` renderers.
+Each one finds the stored document, checks access and answers; rendering happens when a change
+alters a page (``documents``), never here.
 """
 
 from __future__ import annotations
@@ -9,16 +9,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
+from starlette.concurrency import run_in_threadpool
 
-from packyard.byteserving import etag_matches
+from packyard.documents.stored import StoredDocument
+from packyard.http.serve import Representation, serve, strong_etag
 
 from . import documents
-from .access import identify, require_read
+from .access import identify, require_read, stored
 from .negotiation import CONTENT_TYPE_HEADER, JSON_V1, NotAcceptable, select_media_type
-from .wire import Request, Send, redirect, respond, respond_text
+from .wire import Request, Send, redirect, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
+
+_FIXED = ((b"vary", b"Accept"), (b"cache-control", b"no-cache"), (b"access-control-allow-origin", b"*"))
 
 
 def _with_query(request: Request, location: str) -> str:
@@ -26,21 +30,10 @@ def _with_query(request: Request, location: str) -> str:
     return f"{location}?{query}" if query else location
 
 
-async def _send_document(
-    request: Request, send: Send, media_type: str, document: documents.Document, serial: int
-) -> None:
-    headers = [
-        ("content-type", CONTENT_TYPE_HEADER[media_type]),
-        ("etag", document.etag),
-        ("vary", "Accept"),
-        ("cache-control", "no-cache"),
-        ("x-pypi-last-serial", str(serial)),
-        ("access-control-allow-origin", "*"),
-    ]
-    if etag_matches(request.headers.get("if-none-match"), document.etag):
-        await respond(send, 304, b"", headers, content_length=0)
-        return
-    await respond(send, 200, document.body, headers, include_body=request.method != "HEAD")
+async def _send_page(request: Request, send: Send, media_type: str, body: bytes, etag: str, serial: int) -> None:
+    rep = Representation(etag, CONTENT_TYPE_HEADER[media_type], body,
+                         headers=(*_FIXED, (b"x-pypi-last-serial", str(serial).encode())))
+    await serve(request.scope, send, rep)
 
 
 def _negotiate(request: Request) -> str:
@@ -57,12 +50,30 @@ async def index(registry: Registry, request: Request, send: Send) -> None:
     except NotAcceptable as exc:
         await _not_acceptable(send, exc)
         return
+    kind = "json" if media_type == JSON_V1 else "html"
+    if "authorization" not in request.headers and not registry.settings.private:
+        doc = await stored(registry, documents.ROOT_JSON if kind == "json" else documents.ROOT_HTML)
+        if doc is not None:
+            await _send_page(request, send, media_type, doc.body, doc.etag, doc.serial)
+            return
     identity = await identify(registry, request)  # a reader with credentials also sees their private projects
     registry.read_access(identity, documents.ECOSYSTEM, None)
     serial = registry.serial(documents.ECOSYSTEM)
-    kind = "json" if media_type == JSON_V1 else "html"
-    document = await documents.index_page(registry, serial, kind, identity)
-    await _send_document(request, send, media_type, document, serial)
+    body = await _listing(registry, identity, serial, kind)
+    await _send_page(request, send, media_type, body, strong_etag(body), serial)
+
+
+async def _listing(registry: Registry, identity, serial: int, kind: str) -> bytes:
+    """Per reader (their scopes decide what it lists), cached until the serial moves."""
+    key = f"pypi:index:{serial}:{'token' + str(identity.token.id) if identity and identity.token else 'anonymous'}:{kind}"
+    body = registry.cache.get(key)
+    if body is None:
+        if identity is None:
+            body = await run_in_threadpool(documents.listing_for_anonymous, registry, serial, kind)
+        else:
+            body = await run_in_threadpool(documents.listing_for, registry, identity, serial, kind)
+        registry.cache.set(key, body, ttl=600)
+    return body
 
 
 async def project(registry: Registry, request: Request, send: Send, name: str, slash: bool) -> None:
@@ -75,11 +86,10 @@ async def project(registry: Registry, request: Request, send: Send, name: str, s
     except NotAcceptable as exc:
         await _not_acceptable(send, exc)
         return
-    state = await documents.package_state(registry, normalized, registry.serial(documents.ECOSYSTEM))
-    await require_read(registry, request, state)
-    if state is None:
+    html_key, json_key = documents.page_keys(normalized)
+    doc: StoredDocument | None = await stored(registry, json_key if media_type == JSON_V1 else html_key)
+    await require_read(registry, request, normalized, doc)
+    if doc is None:
         await respond_text(send, 404, f"No project named '{name}' on this index.")
         return
-    kind = "json" if media_type == JSON_V1 else "html"
-    document = await documents.project_page(registry, state, kind)
-    await _send_document(request, send, media_type, document, state.last_serial)
+    await _send_page(request, send, media_type, doc.body, doc.etag, doc.serial)

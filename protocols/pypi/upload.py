@@ -36,8 +36,8 @@ INVALID_AUTH = (
 _EARLY_FIELDS = {":action", "name", "version", "filetype"}
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    await respond_text(send, status, message, reason_in_status_line=True)
+async def _refuse(send: Send, status: int, message: str, headers: list[tuple[str, str]] | None = None) -> None:
+    await respond_text(send, status, message, headers, reason_in_status_line=True)
 
 
 def _validate_form(fields: dict[str, list[str]]) -> UploadForm:
@@ -188,10 +188,11 @@ async def upload(registry: Registry, request: Request, send: Send) -> None:
     try:
         await _upload(registry, request)
     except (UploadError, PackyardError) as exc:
+        headers: list[tuple[str, str]] = []
         if isinstance(exc, UploadError):
             status, message = exc.status, exc.message
         else:  # a FileConflict is 400 "File already exists", which twine and uv recognise
-            status, message = (400 if isinstance(exc, FileConflict) else exc.status_code), exc.detail
-        await _refuse(send, status, message)
+            status, message, headers = (400 if isinstance(exc, FileConflict) else exc.status_code), exc.detail, list(exc.headers)
+        await _refuse(send, status, message, headers)
         return
     await respond(send, 200, b"", [("content-type", "text/plain; charset=utf-8")])

@@ -14,6 +14,7 @@ from typing import get_origin, get_type_hints
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
 from packaging.version import InvalidVersion, Version
 
+from .adapter import PypiAdapter
 from .distributions import KNOWN_METADATA_VERSIONS
 
 METADATA_HELP = "See https://packaging.python.org/specifications/core-metadata for more information."
@@ -141,9 +142,19 @@ def parse_upload_form(fields: dict[str, list[str]]) -> UploadForm:
             "Name",
             "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.",
         )
+    if len(name) > PypiAdapter.max_name_length:
+        raise _invalid(
+            name[:40] + "...", "Name", f"The name is {len(name)} characters long; the limit is {PypiAdapter.max_name_length}."
+        )
     raw_version = _single(fields, "version")
     if raw_version is None:
         raise _invalid("", "Version", "This field is required.")
+    if len(raw_version) > PypiAdapter.max_version_length:
+        raise _invalid(
+            raw_version[:40] + "...",
+            "Version",
+            f"The version is {len(raw_version)} characters long; the limit is {PypiAdapter.max_version_length}.",
+        )
     try:
         version = Version(raw_version)
     except InvalidVersion:

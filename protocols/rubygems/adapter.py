@@ -9,6 +9,8 @@ from packyard.plugins import Change, ProtocolAdapter
 from . import gem_version
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import click
     from sqlmodel import Session
 
@@ -18,6 +20,10 @@ if TYPE_CHECKING:
 class RubygemsAdapter(ProtocolAdapter):
     ecosystem = "rubygems"
     scope_noun = "gem"
+    documents_format = 1
+
+    # rubygems.org: a gem name is unique case-insensitively (`Foo_Bar` next to `foo_bar` is refused).
+    names_differing_in_case_collide = True
 
     def normalize_name(self, name: str) -> str:
         """Gem names are case-sensitive and used as given (`Rack` and `rack` are different gems)."""
@@ -35,6 +41,16 @@ class RubygemsAdapter(ProtocolAdapter):
         from .index_writer import apply_change
 
         apply_change(session, change)
+
+    def render_all_documents(self, registry: Registry) -> None:
+        from .index_writer import render_all
+
+        render_all(registry)
+
+    def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
+        from .index_check import check_documents
+
+        return check_documents(session)
 
     def cli(self) -> click.Group:
         from .cli import rubygems

@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from packyard.auth import Identity
-from packyard.errors import FileConflict, Forbidden, NotFound, PackyardError, PayloadTooLarge, Unauthorized
+from packyard.errors import FileConflict, Forbidden, NameCollision, NotFound, PackyardError, PayloadTooLarge, Unauthorized
 from packyard.services import ownership, publishing, yanking
 from packyard.services.packages import find_artifact, get_package, owners
 from packyard.services.tokens import mint
@@ -126,6 +126,10 @@ class GemApi:
             result = publishing.publish(self.registry, request, identity, remote_addr)
         except FileConflict:
             return text(messages.REPUSH_CONFLICT, 409)
+        except NameCollision as exc:  # as rubygems.org answers a push of `Foo_Bar` next to `foo_bar`
+            if not exc.caller_owns_it:
+                return text(messages.push_not_owner(exc.existing_name), 403)
+            return text(messages.case_change_refused(exc.existing_name), 409)
         except Forbidden as exc:
             return text(f"{messages.push_not_owner(spec.name)}\n{exc.detail}", 403)
         if not result.created:
@@ -323,7 +327,9 @@ def plain_text_errors(app: Starlette) -> None:
 
     async def handle(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PackyardError)
-        headers = WWW_AUTHENTICATE if isinstance(exc, Unauthorized) else None
-        return text(exc.detail, exc.status_code, headers)
+        headers = dict(exc.headers)
+        if isinstance(exc, Unauthorized):
+            headers.update(WWW_AUTHENTICATE)
+        return text(exc.detail, exc.status_code, headers or None)
 
     app.add_exception_handler(PackyardError, handle)

@@ -1,95 +1,59 @@
-"""The stored bytes the RubyGems read paths serve, kept in the core's `Document` table.
+"""The documents the RubyGems read paths serve, kept in the core's document store.
 
-Keys (ecosystem `rubygems`):
+Keys are the URL paths below `/rubygems/` (so the store's files are laid out as the URLs):
 - `info/<gem>`: the `/info/<gem>` body (public and private gems; access is checked on read);
-- `versions/base`: the `/versions` base document (`created_at: ...`, `---`, one line per gem);
-- `versions/log/<serial>`: the lines appended to `/versions` by the change with that serial
-  (public gems only), in serial order;
+- `versions`: the shared `/versions` body (public gems only), append-only between compactions;
 - `names`: the public `/names` body;
-- `specs/<kind>`: the public gzipped Marshal indexes (`specs`, `latest_specs`, `prerelease_specs`);
-- `quick-alias/<original_name>`: the `.gem` filename, when the gemspec spells its platform differently
-  (quick gemspecs themselves are kept on the Artifact row, see `legacy_specs`).
+- `specs.4.8.gz`, `latest_specs.4.8.gz`, `prerelease_specs.4.8.gz`: the public Marshal indexes;
+- `quick/Marshal.4.8/<full_name>.gemspec.rz`: each indexed file's quick gemspec (also under the
+  spelling of its gemspec's original platform, which old gems use);
+- `gems/<full_name>.gem`: each indexed file, as a blob document.
 
-All of them are written inside the serialized write transaction of the change that alters them, so
-every worker sees a consistent set the moment the change commits.
+Every one is written inside the serialized write transaction of the change that alters it.
+ETags are the quoted MD5 of the body (bundler 2.3 checks exactly that; `.gem` files: their MD5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from packyard.models import Document
+from packyard.documents.store import DocumentStore
+
+from . import compact_index
 
 ECOSYSTEM = "rubygems"
-VERSIONS_BASE = "versions/base"
-VERSIONS_LOG = "versions/log/"
+COMPACT_INDEX_TYPE = "text/plain; charset=utf-8"
+OCTET_STREAM = "application/octet-stream"
+VERSIONS = "versions"
 NAMES = "names"
-SPECS_KINDS = ("specs", "latest_specs", "prerelease_specs")
+SPECS_FILES = {"specs": "specs.4.8.gz", "latest_specs": "latest_specs.4.8.gz", "prerelease_specs": "prerelease_specs.4.8.gz"}
+QUICK_PREFIX = "quick/Marshal.4.8/"
+QUICK_SUFFIX = ".gemspec.rz"
 
 
 def info_key(name: str) -> str:
     return f"info/{name}"
 
 
-def quick_alias_key(original_name: str) -> str:
-    """Maps a gemspec's original platform name to the stored `.gem` filename (old platform spellings)."""
-    return f"quick-alias/{original_name}"
-
-
 def specs_key(kind: str) -> str:
-    return f"specs/{kind}"
+    return SPECS_FILES[kind]
 
 
-def log_key(serial: int) -> str:
-    return f"{VERSIONS_LOG}{serial:015d}"
+def quick_key(full_name: str) -> str:
+    return f"{QUICK_PREFIX}{full_name}{QUICK_SUFFIX}"
 
 
-def get(session: Session, key: str) -> bytes | None:
-    row = session.get(Document, (ECOSYSTEM, key))
-    return None if row is None else row.body
+def gem_key(full_name: str) -> str:
+    return f"gems/{full_name}.gem"
 
 
-def put(session: Session, key: str, body: bytes, now: datetime) -> None:
-    row = session.get(Document, (ECOSYSTEM, key))
-    if row is None:
-        session.add(Document(ecosystem=ECOSYSTEM, key=key, body=body, updated_at=now))
-    else:
-        row.body = body
-        row.updated_at = now
-        session.add(row)
+def put_compact_index(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime, public: bool = True) -> None:
+    store.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=compact_index.etag(body),
+              media_type=COMPACT_INDEX_TYPE, public=public)
 
 
-def remove(session: Session, key: str) -> None:
-    row = session.get(Document, (ECOSYSTEM, key))
-    if row is not None:
-        session.delete(row)
-
-
-def get_many(session: Session, keys: Iterable[str]) -> dict[str, bytes]:
-    keys = list(keys)
-    if not keys:
-        return {}
-    rows = session.exec(select(Document).where(Document.ecosystem == ECOSYSTEM, col(Document.key).in_(keys)))
-    return {row.key: row.body for row in rows}
-
-
-def log_bodies(session: Session) -> list[bytes]:
-    """The appended `/versions` lines, oldest first: one indexed range scan."""
-    upper = VERSIONS_LOG[:-1] + chr(ord(VERSIONS_LOG[-1]) + 1)
-    rows = session.exec(
-        select(Document.body)
-        .where(Document.ecosystem == ECOSYSTEM, Document.key > VERSIONS_LOG, Document.key < upper)
-        .order_by(Document.key)
-    )
-    return list(rows)
-
-
-def clear_log(session: Session) -> None:
-    upper = VERSIONS_LOG[:-1] + chr(ord(VERSIONS_LOG[-1]) + 1)
-    session.execute(
-        delete(Document).where(Document.ecosystem == ECOSYSTEM, Document.key > VERSIONS_LOG, Document.key < upper)
-    )
+def put_binary(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime, public: bool = True) -> None:
+    store.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=compact_index.etag(body),
+              media_type=OCTET_STREAM, public=public)

@@ -6,12 +6,18 @@
 what RubyGems checks (name and version rules, checksums), and returns a
 ``GemSpec`` with everything the registry keeps. Every refusal is an
 ``InvalidGem`` whose message tells the user what to fix.
+
+The files in ``data.tar.gz`` are checked as ``gem install`` checks them when it
+unpacks (``Gem::Package#install_location``, ``SymlinkError``): a path that is
+absolute or climbs out with ``..``, or a symbolic link pointing outside the
+gem's folder, would make ``gem install`` fail, so the push is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import posixpath
 import re
 import tarfile
 import zlib
@@ -19,7 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import gem_yaml
-from .gem_platform import InvalidPlatform, normalize_platform
+from packyard import limits
+
+from .adapter import RubygemsAdapter
+from .gem_platform import InvalidPlatform, canonical_platform
 from .gem_version import GemRequirement, GemVersion, InvalidRequirement, InvalidVersion
 
 DEFAULT_MAX_METADATA_BYTES = 1024 * 1024
@@ -99,6 +108,11 @@ def validate_name(name: Any) -> str:
         raise InvalidGem(f"invalid gem name {name!r}: a name can not begin with a period, dash, or underscore")
     if ".." in name:
         raise InvalidGem(f"invalid gem name {name!r}: a name can not contain '..'")
+    if len(name) > RubygemsAdapter.max_name_length:
+        raise InvalidGem(
+            f"invalid gem name {name[:40]!r}...: it is {len(name)} characters long; "
+            f"the limit is {RubygemsAdapter.max_name_length}"
+        )
     return name
 
 
@@ -146,6 +160,8 @@ def _read_members(path: str, max_metadata_bytes: int) -> dict[str, dict]:
                             d.update(chunk)
                     if head[:2] != b"\x1f\x8b":
                         raise InvalidGem(f"data.tar.gz in the .gem is not gzip data; {_REBUILD_HINT}")
+                    stream.seek(0)
+                    _check_data_files(stream)
                     found[info.name] = {"digests": {alg: d.hexdigest() for alg, d in digests.items()}}
                 else:
                     limit = max_metadata_bytes if info.name == "metadata.gz" else MAX_CHECKSUMS_BYTES
@@ -163,6 +179,30 @@ def _read_members(path: str, max_metadata_bytes: int) -> dict[str, dict]:
             f"the upload is not a valid .gem file (a .gem is an uncompressed tar archive: {exc}); {_REBUILD_HINT}"
         ) from None
     return found
+
+
+def _climbs_out(path: str) -> bool:
+    normalized = posixpath.normpath(path)
+    return path.startswith("/") or normalized == ".." or normalized.startswith("../")
+
+
+def _check_data_files(stream) -> None:
+    """Refuse files of ``data.tar.gz`` that ``gem install`` would refuse to unpack."""
+    try:
+        with tarfile.open(fileobj=stream, mode="r|gz") as files:
+            for entry in files:
+                if _climbs_out(entry.name):
+                    raise InvalidGem(
+                        f"data.tar.gz: the file {entry.name!r} would be installed outside the gem's folder "
+                        f"(gem install refuses it); {_REBUILD_HINT}"
+                    )
+                if entry.issym() and _climbs_out(posixpath.join(posixpath.dirname(entry.name), entry.linkname)):
+                    raise InvalidGem(
+                        f"data.tar.gz: the symbolic link {entry.name!r} points to {entry.linkname!r}, outside the "
+                        f"gem's folder (gem install refuses it); {_REBUILD_HINT}"
+                    )
+    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+        raise InvalidGem(f"data.tar.gz in the .gem is not a readable tar.gz archive ({exc}); {_REBUILD_HINT}") from None
 
 
 def _gunzip(data: bytes, member: str, max_bytes: int) -> bytes:
@@ -302,6 +342,11 @@ def spec_from_yaml_data(data: Any) -> GemSpec:
     if version != str(raw_version):
         # Ruby would keep the raw text (spaces, dashes), which breaks file names and indexes.
         raise InvalidGem(f"invalid version {raw_version!r} for gem {name}: write it as {version!r}")
+    if len(version) > RubygemsAdapter.max_version_length:
+        raise InvalidGem(
+            f"invalid version for gem {name}: it is {len(version)} characters long; "
+            f"the limit is {RubygemsAdapter.max_version_length}"
+        )
 
     raw_platform = data.get("platform")
     if isinstance(raw_platform, gem_yaml.RubyObject) and raw_platform.ruby_class == "Gem::Platform":
@@ -310,12 +355,14 @@ def spec_from_yaml_data(data: Any) -> GemSpec:
     if raw_platform is not None and not isinstance(raw_platform, str):
         raise InvalidGem(f"invalid platform {raw_platform!r} in the gemspec")
     try:
-        platform = normalize_platform(raw_platform)
+        platform = canonical_platform(raw_platform)
     except InvalidPlatform as exc:
         raise InvalidGem(str(exc)) from None
     if not re.fullmatch(r"[A-Za-z0-9._-]+", platform):
         raise InvalidGem(f"invalid platform {raw_platform!r} in the gemspec")
     original_platform = raw_platform or "ruby"
+    if len(original_platform) > limits.PLATFORM_LENGTH:
+        raise InvalidGem(f"invalid platform in the gemspec: it is longer than {limits.PLATFORM_LENGTH} characters")
 
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict) or not all(

@@ -97,3 +97,22 @@ def normalize_platform(text: Optional[str]) -> str:
     """``Gem::Platform.new(text).to_s``, with ``ruby`` for the pure-Ruby platform."""
     platform = parse_platform(text)
     return RUBY if platform is None else str(platform)
+
+
+def canonical_platform(text: Optional[str]) -> str:
+    """``normalize_platform(text)`` for a platform RubyGems recognises; InvalidPlatform otherwise.
+
+    A platform whose operating system ``Gem::Platform`` does not know becomes ``<cpu>-unknown``,
+    and one whose ``to_s`` parses to something else again would name its file differently in the
+    indexes; both are refused with the reason rather than stored rewritten.
+    """
+    platform = parse_platform(text)
+    if platform is None:
+        return RUBY
+    result = str(platform)
+    if platform.os == "unknown" or normalize_platform(result) != result:
+        raise InvalidPlatform(
+            f"invalid platform {text!r}: RubyGems does not recognise it (Gem::Platform reads it as {result!r}); "
+            "use a platform such as x86_64-linux, aarch64-linux, arm64-darwin, x64-mingw-ucrt or java"
+        )
+    return result

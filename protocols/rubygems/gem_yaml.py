@@ -22,6 +22,8 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, ScalarNode
 
+from packyard.limits import unstorable_reason
+
 from .gem_version import OPERATORS, GemRequirement, GemVersion, InvalidVersion
 
 DEFAULT_MAX_YAML_BYTES = 1024 * 1024
@@ -86,6 +88,12 @@ class GemYamlLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_scalar(self, node):
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and unstorable_reason(value.replace("\x00", "")) is not None:
+            raise GemYamlError(f"the text at {_where(node)} is not valid Unicode (it contains a lone surrogate)")
+        return value
 
     # -- Ruby tags ----------------------------------------------------------
     def construct_ruby_object(self, tag_suffix: str, node: yaml.Node) -> Any:

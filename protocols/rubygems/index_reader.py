@@ -1,52 +1,57 @@
-"""Find the bytes for each read path and check access.
+"""Find the stored document for each read path and check access.
 
-Each lookup first runs on the event loop with `io=False`: a memo hit answers without any database
-access; otherwise it raises NeedsIO and the caller repeats it in a worker thread with `io=True`.
+Each lookup first runs on the event loop with `io=False`: a memo hit (or, on the embedded
+default, a file read) answers without leaving it; otherwise the store raises NeedsIO and the
+caller repeats it in a worker thread with `io=True`.
 
-Every lookup is O(1) in the size of the registry: on the common path a serial check plus a memo
-hit (no database at all); after a change, one indexed read per path. Only readers of private gems get bodies built
-per request, and those cost O(their private gems).
+Every lookup is O(1) in the size of the registry and never renders: documents are rendered when
+a change alters them (`index_writer`). The visibility of a gem travels with its documents, so
+anonymous reads of public gems need no database at all. Only readers of private gems get bodies
+built per request, and those cost O(their private gems).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from packyard.auth import Identity
+from packyard.documents.store import NeedsIO
+from packyard.documents.stored import StoredDocument
 from packyard.errors import NotFound
-from packyard.models import Artifact, Package
-from packyard.services.packages import find_artifact, get_package
+from packyard.http.serve import Representation
+from packyard.models import Package
+from packyard.services.packages import find_artifact, get_package, private_names
 
-from . import documents, legacy_specs, messages, versions_index
+from . import compact_index, documents, legacy_specs, messages, versions_index
 from .compact_index_lines import names_body
-from .memo import Memo
-from .serving import PRIVATE_CACHE, PUBLIC_CACHE, FileRepresentation, Representation
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
 
 ECOSYSTEM = documents.ECOSYSTEM
+PUBLIC_CACHE = (b"cache-control", b"max-age=60, public")
+PRIVATE_CACHE = (b"cache-control", b"private, no-cache")
+
+__all__ = ["IndexReader", "NeedsIO"]
 
 
-class NeedsIO(Exception):
-    """The answer is not in the memo: look again from a worker thread, with database access."""
+def _digests(body: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    """sha-256 digests for bundler >= 2.5 (`Repr-Digest`) and the older `Digest` header."""
+    return ((b"digest", compact_index.legacy_digest(body).encode()), (b"repr-digest", compact_index.repr_digest(body).encode()))
 
 
-@dataclass
-class GemFile:
-    artifact: Artifact
-    package: Package
+def compact_body(body: bytes, *, private: bool) -> Representation:
+    """A body built per request (a reader of private gems)."""
+    cache = PRIVATE_CACHE if private else PUBLIC_CACHE
+    return Representation(compact_index.etag(body), documents.COMPACT_INDEX_TYPE, body, headers=(cache, *_digests(body)))
 
 
 class IndexReader:
     def __init__(self, registry: Registry):
         self.registry = registry
-        self.memo: Memo[object] = Memo()
+        self.store = registry.documents
+        # ready-to-send representations of stored documents, by document identity
+        self._reps: dict[tuple[str, int, str], Representation] = {}
 
     # -- access ---------------------------------------------------------------------------------
 
@@ -55,144 +60,125 @@ class IndexReader:
         self.registry.read_access(identity, ECOSYSTEM, None)  # PACKYARD_PRIVATE: anonymous -> 401
         return identity
 
-    @contextmanager
-    def _db(self, io: bool, write: bool = False) -> Iterator[Session]:
-        """A database session, or NeedsIO when the caller runs on the event loop (memo hits only)."""
+    def _document(self, key: str, io: bool) -> StoredDocument | None:
+        return self.store.get(ECOSYSTEM, key, io)
+
+    def _representation(self, key: str, doc: StoredDocument) -> Representation:
+        """Headers of a stored document, built once per document version."""
+        ident = (key, doc.serial, doc.etag)
+        rep = self._reps.get(ident)
+        if rep is None:
+            cache = PRIVATE_CACHE if self.registry.restricted(doc.public) else PUBLIC_CACHE
+            extra = _digests(doc.body) if doc.media_type == documents.COMPACT_INDEX_TYPE else ()
+            if doc.kind == "blob":
+                sha256, size = doc.blob
+                storage = self.registry.storage
+                rep = Representation(doc.etag, doc.media_type, open=lambda: storage.open(sha256), size=size, headers=(cache,))
+            else:
+                rep = Representation.of(doc, headers=(cache, *extra))
+            if len(self._reps) > 65536:
+                self._reps.clear()
+            self._reps[ident] = rep
+        return rep
+
+    def _gem_document(self, identity: Identity | None, name: str | None, key: str, io: bool) -> Representation | None:
+        """`name` None: the gem is known by a file's full name only, which does not say where the
+        name ends (`ruby-2fa-1.0.0`); for a private file the database says (its reader is
+        authenticated, so it reads the database anyway)."""
+        doc = self._document(key, io)
+        if doc is None:
+            return None
+        if name is None and (not doc.public or self.registry.settings.private):
+            name = self._owner_of_file(key, io)
+        self.registry.document_access(identity, ECOSYSTEM, name, public=doc.public)
+        return self._representation(key, doc)
+
+    def _owner_of_file(self, key: str, io: bool) -> str:
         if not io:
             raise NeedsIO()
-        with (self.registry.db.write(lock=ECOSYSTEM) if write else self.registry.db.read()) as session:
-            yield session
-
-    def _restricted(self, package: Package | None = None) -> bool:
-        """Bodies only some callers may read must not be kept by shared caches."""
-        return self.registry.settings.private or (package is not None and package.is_private)
+        full_name = key.rsplit("/", 1)[-1].removesuffix(".gem").removesuffix(documents.QUICK_SUFFIX)
+        with self.registry.db.read() as session:
+            package = gem_of_file(session, full_name)
+        return package.name if package is not None else full_name
 
     def _private_names(self, identity: Identity | None, io: bool) -> list[str]:
         if identity is None:
             return []
-        with self._db(io) as session:
-            names = versions_index.readable_private_names(session, identity)
+        if not io:
+            raise NeedsIO()
+        with self.registry.db.read() as session:
+            names = private_names(session, ECOSYSTEM, self.registry.readable_packages(identity))
         return [n for n in names if identity.allows(ECOSYSTEM, n, "read")]
+
+    def _shared(self, key: str, io: bool, empty: bytes) -> Representation:
+        doc = self._document(key, io)
+        if doc is None:  # nothing written yet: the empty listing, never stored
+            return compact_body(empty, private=self.registry.restricted())
+        return self._representation(key, doc)
 
     # -- compact index --------------------------------------------------------------------------
 
     def versions(self, identity: Identity | None, io: bool = True) -> Representation:
-        serial = self.registry.serial(ECOSYSTEM)
-        shared = self.memo.get("versions", serial)
-        if shared is None:
-            with self._db(io) as session:
-                body = versions_index.shared_body(session)
-            if body is None:
-                with self._db(io, write=True) as session:
-                    versions_index.ensure_base(session, self.registry.clock.now())
-                    body = versions_index.shared_body(session)
-            shared = self.memo.put("versions", serial, Representation.compact_index(body, private=self._restricted()))
+        shared = self._shared(documents.VERSIONS, io, versions_index.base_header(self.registry.clock.now()))
         private = self._private_names(identity, io)
         if not private:
             return shared
-        key = ("versions", identity.token.id if identity.token else identity.user.id)
-        stamp = (serial, tuple(private))
-        rep = self.memo.get(key, stamp)
-        if rep is None:
-            with self._db(io) as session:
-                tail = versions_index.private_lines(session, private)
-            rep = self.memo.put(key, stamp, Representation.compact_index(shared.body + tail, private=True))
-        return rep
+        with self.registry.db.read() as session:
+            tail = versions_index.lines_for(session, private)
+        return compact_body(shared.body + tail, private=True)
 
     def info(self, identity: Identity | None, name: str, io: bool = True) -> Representation:
-        serial = self.registry.serial(ECOSYSTEM)
-        found = self.memo.get(("info", name), serial)
-        if found is None:
-            with self._db(io) as session:
-                package = get_package(session, ECOSYSTEM, name)
-                body = documents.get(session, documents.info_key(name)) if package is not None else None
-            rep = None if body is None else Representation.compact_index(body, private=self._restricted(package))
-            found = self.memo.put(("info", name), serial, (package, rep))
-        package, rep = found
-        if package is None or rep is None:
+        rep = self._gem_document(identity, name, documents.info_key(name), io)
+        if rep is None:
             raise NotFound(messages.GEM_NOT_FOUND)
-        self.registry.read_access(identity, ECOSYSTEM, package)
         return rep
 
     def names(self, identity: Identity | None, io: bool = True) -> Representation:
-        serial = self.registry.serial(ECOSYSTEM)
-        shared = self.memo.get("names", serial)
-        if shared is None:
-            with self._db(io) as session:
-                body = documents.get(session, documents.NAMES) or b"---\n\n"
-            shared = self.memo.put("names", serial, Representation.compact_index(body, private=self._restricted()))
+        shared = self._shared(documents.NAMES, io, b"---\n\n")
         private = self._private_names(identity, io)
         if not private:
             return shared
-        with self._db(io) as session:
-            infos = documents.get_many(session, [documents.info_key(n) for n in private])
-        visible = [n for n in private if versions_index.info_entries(infos.get(documents.info_key(n), b""))]
+        visible = []
+        for name in private:
+            doc = self._document(documents.info_key(name), io)
+            if doc is not None and versions_index.info_entries(doc.body):
+                visible.append(name)
         if not visible:
             return shared
         public = [line for line in shared.body.decode().split("\n")[1:] if line]
-        return Representation.compact_index(names_body(sorted(set(public) | set(visible))), private=True)
+        return compact_body(names_body(sorted(set(public) | set(visible))), private=True)
 
     # -- legacy indexes -------------------------------------------------------------------------
 
     def specs(self, identity: Identity | None, kind: str, io: bool = True) -> Representation:
-        serial = self.registry.serial(ECOSYSTEM)
         private = self._private_names(identity, io)
         if private:
-            with self._db(io) as session:
-                body = legacy_specs.render_specs(session, kind, include_private=set(private))
-            return Representation.binary(body, private=True)
-        rep = self.memo.get(("specs", kind), serial)
-        if rep is None:
-            with self._db(io) as session:
-                body = documents.get(session, documents.specs_key(kind))
-            if body is None:
-                body = legacy_specs.empty_specs()
-            rep = self.memo.put(("specs", kind), serial, Representation.binary(body, private=self._restricted()))
-        return rep
+            with self.registry.db.read() as session:
+                body = legacy_specs.render_specs(session, kind, private)
+            return Representation(compact_index.etag(body), documents.OCTET_STREAM, body, headers=(PRIVATE_CACHE,))
+        doc = self._document(documents.specs_key(kind), io)
+        if doc is None:
+            body = legacy_specs.empty_specs()
+            return Representation(compact_index.etag(body), documents.OCTET_STREAM, body,
+                                  headers=(PRIVATE_CACHE if self.registry.restricted() else PUBLIC_CACHE,))
+        return self._representation(documents.specs_key(kind), doc)
 
-    def _indexed_file(self, identity: Identity | None, filename: str, io: bool) -> GemFile | None:
-        serial = self.registry.serial(ECOSYSTEM)
-        found = self.memo.get(("file", filename), serial)
-        if found is None:
-            with self._db(io) as session:
-                artifact = find_artifact(session, ECOSYSTEM, filename)
-                package = session.get(Package, artifact.package_id) if artifact is not None else None
-            indexed = artifact is not None and package is not None and not artifact.yanked
-            found = self.memo.put(("file", filename), serial, (GemFile(artifact, package) if indexed else False,))
-        gem_file = found[0]
-        if not gem_file:
-            return None
-        self.registry.read_access(identity, ECOSYSTEM, gem_file.package)
-        return gem_file
+    def quick_spec(self, identity: Identity | None, full_name: str, io: bool = True) -> Representation | None:
+        return self._gem_document(identity, None, documents.quick_key(full_name), io)
 
-    def quick_spec(self, identity: Identity | None, original_name: str, io: bool = True) -> Representation | None:
-        found = self._indexed_file(identity, f"{original_name}.gem", io)
-        if found is None:
-            found = self._quick_by_original_name(identity, original_name, io)
-        if found is None:
-            return None
-        body = legacy_specs.quick_spec_bytes(found.artifact)
-        if body is None:
-            return None
-        return Representation.binary(body, private=self._restricted(found.package))
+    def gem_file(self, identity: Identity | None, full_name: str, io: bool = True) -> Representation | None:
+        return self._gem_document(identity, None, documents.gem_key(full_name), io)
 
-    def _quick_by_original_name(self, identity: Identity | None, original_name: str, io: bool) -> GemFile | None:
-        """Old gems name their platform differently in the gemspec (`original_platform`)."""
-        with self._db(io) as session:
-            filename = documents.get(session, documents.quick_alias_key(original_name))
-        if filename is None:
-            return None
-        return self._indexed_file(identity, filename.decode(), io)
 
-    def gem_file(self, identity: Identity | None, full_name: str, io: bool = True) -> FileRepresentation | None:
-        found = self._indexed_file(identity, f"{full_name}.gem", io)
-        if found is None:
-            return None
-        storage = self.registry.storage
-        sha = found.artifact.blob_sha256
-        return FileRepresentation(
-            open=lambda: storage.open(sha),
-            size=found.artifact.size,
-            etag=f'"{found.artifact.md5}"',
-            cache_control=PRIVATE_CACHE if self._restricted(found.package) else PUBLIC_CACHE,
-        )
+
+def gem_of_file(session, full_name: str) -> Package | None:
+    """The gem a file belongs to, by its full name (or its gemspec's original-platform spelling)."""
+    artifact = find_artifact(session, ECOSYSTEM, f"{full_name}.gem")
+    if artifact is not None:
+        return session.get(Package, artifact.package_id)
+    parts = full_name.split("-")  # an original-platform spelling: the longest name that is a gem
+    for end in range(len(parts) - 1, 0, -1):
+        package = get_package(session, ECOSYSTEM, "-".join(parts[:end]))
+        if package is not None:
+            return package
+    return None

@@ -2,13 +2,14 @@
 
 For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 1. re-render `/info/G` from G's indexed files, in push order;
-2. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
-3. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
-   leaves it (public gems only);
-4. on push of an old gem whose gemspec spells its platform differently, remember that spelling.
-Visibility changes add the gem's full line to `/versions` (private -> public) or compact
-`/versions` without it (public -> private). When the `/versions` base is older than a month it is
-compacted after the change, as rubygems.org does monthly.
+2. put (push, unyank) or remove (yank) the changed files' `.gem` and quick gemspec documents;
+3. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
+4. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
+   leaves it (public gems only).
+Visibility changes re-store G's documents with the new visibility and add the gem's full line to
+`/versions` (private -> public) or compact `/versions` without it (public -> private). When the
+`/versions` base is older than a month it is compacted after the change, as rubygems.org does
+monthly.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from packyard.documents.store import DocumentStore
+from packyard.models import Artifact, ChangeAction, Package
 from packyard.plugins import Change
 from packyard.services.journal import record_ecosystem_event
-from packyard.services.packages import list_artifacts
+from packyard.services.packages import list_artifacts, list_packages
 
 from . import documents, legacy_specs, versions_index
 from .compact_index_lines import info_body, number_and_platform
@@ -33,63 +36,115 @@ ECOSYSTEM = documents.ECOSYSTEM
 REBUILD_AFTER = timedelta(days=30)
 
 
+# Changes that add or remove index lines for their artifacts.
+_INDEXED = (ChangeAction.PUBLISH, ChangeAction.YANK, ChangeAction.UNYANK)
+
+
 def apply_change(session: Session, change: Change) -> None:
-    now = change.journal.at
+    if change.action == ChangeAction.OWNERS:
+        return  # owners are served from the database (gem owner, JSON API); no stored bytes show them
+    assert change.registry is not None
+    store = change.registry.documents
+    now, serial = change.journal.at, change.serial
     package = change.package
     artifacts = list_artifacts(session, package)
     indexed = [a for a in artifacts if not a.yanked]
-    body = info_body(indexed)
-    documents.put(session, documents.info_key(package.name), body, now)
-    if change.action == "publish":
-        for artifact in change.artifacts:
-            legacy_specs.store_quick_alias(session, artifact, now)
+    body = store_gem(store, session, package, artifacts, artifacts if change.action == ChangeAction.SETTINGS else change.artifacts, serial, now)
 
     rebuild = False
-    if not package.is_private and change.action in ("publish", "yank", "unyank", "delete") and change.artifacts:
-        prefix = "-" if change.action in ("yank", "delete") else ""
+    if not package.is_private and change.action in _INDEXED and change.artifacts:
+        prefix = "-" if change.action == ChangeAction.YANK else ""
         entries = [prefix + number_and_platform(a) for a in change.artifacts]
-        versions_index.append(session, change.serial, versions_index.event_line(package.name, entries, body), now)
-    elif change.action == "settings" and "visibility" in change.detail:
+        versions_index.append(store, session, serial, versions_index.event_line(package.name, entries, body), now)
+    elif change.action == ChangeAction.SETTINGS and "visibility" in change.detail:
         if package.is_private:
             rebuild = True  # its lines must leave the shared body
         else:
             line = versions_index.gem_line(package.name, body)
             if line:
-                versions_index.append(session, change.serial, line, now)
+                versions_index.append(store, session, serial, line, now)
 
     kinds, names_changed = _public_listings_touched(change, len(indexed))
-    legacy_specs.store_public_indexes(session, now, kinds, names_changed)
-    if rebuild or _base_is_stale(session, now):
-        versions_index.rebuild(session, now)
+    legacy_specs.store_public_indexes(store, session, serial, now, kinds, names_changed)
+    if rebuild or _base_is_stale(store, session, now):
+        versions_index.rebuild(store, session, serial, now)
+
+
+def store_gem(store: DocumentStore, session: Session, package: Package, artifacts: list[Artifact], changed: list[Artifact],
+              serial: int, now: datetime) -> bytes:
+    """`/info/<gem>`, and the `.gem` and quick gemspec documents of the `changed` files (removed
+    when yanked); returns the `/info` body."""
+    public = not package.is_private
+    body = info_body([a for a in artifacts if not a.yanked])
+    documents.put_compact_index(store, session, documents.info_key(package.name), body, serial=serial, now=now, public=public)
+    for artifact in changed:
+        own = artifact.filename[: -len(".gem")]
+        quick = legacy_specs.quick_spec_bytes(artifact)
+        keys = [documents.quick_key(name) for name in legacy_specs.quick_names(artifact)]
+        if artifact.yanked:
+            for key in [documents.gem_key(own), *keys]:
+                store.remove(session, ECOSYSTEM, key, serial=serial)
+            continue
+        store.put_blob(session, ECOSYSTEM, documents.gem_key(own), artifact.blob_sha256, artifact.size, serial=serial, now=now,
+                       etag=f'"{artifact.md5}"', media_type=documents.OCTET_STREAM, public=public)
+        if quick is not None:
+            for key in keys:
+                documents.put_binary(store, session, key, quick, serial=serial, now=now, public=public)
+    return body
 
 
 def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str], bool]:
     """Which specs files and whether `/names` can differ after `change` (each is O(gems) to render)."""
-    if change.action == "settings":
+    if change.action == ChangeAction.SETTINGS:
         touched = "visibility" in change.detail
-        return (set(documents.SPECS_KINDS), True) if touched else (set(), False)
-    if change.package.is_private or change.action not in ("publish", "yank", "unyank", "delete"):
+        return (set(documents.SPECS_FILES), True) if touched else (set(), False)
+    if change.package.is_private or change.action not in _INDEXED:
         return set(), False
     prerelease = {GemVersion((a.meta or {}).get("version", "0")).is_prerelease for a in change.artifacts}
     kinds = ({"prerelease_specs"} if True in prerelease else set()) | (
         {"specs", "latest_specs"} if False in prerelease else set())
-    delta = -len(change.artifacts) if change.action in ("yank", "delete") else len(change.artifacts)
+    delta = -len(change.artifacts) if change.action == ChangeAction.YANK else len(change.artifacts)
     listed_before, listed_now = indexed_now - delta > 0, indexed_now > 0
     return kinds, listed_before != listed_now
 
 
-def _base_is_stale(session: Session, now: datetime) -> bool:
-    created = versions_index.base_created_at(session)
-    return created is not None and now - created > REBUILD_AFTER
+def _base_is_stale(store: DocumentStore, session: Session, now: datetime) -> bool:
+    body = versions_index.current(store, session)
+    return body is not None and now - versions_index.created_at(body) > REBUILD_AFTER
 
 
 def rebuild_versions(registry: Registry) -> bytes:
     """Compact `/versions` now (CLI `packyard rubygems rebuild-index`, test hook); returns the new base."""
     with registry.db.write(lock=ECOSYSTEM) as session:
         now = registry.clock.now()
-        body = versions_index.rebuild(session, now)
-        # The served body changed without a package change: move the serial on so caches notice.
-        serial = record_ecosystem_event(registry, session, ECOSYSTEM, "reindex")
+        # The served body changed without a package change: it takes a serial, so caches notice.
+        serial = record_ecosystem_event(registry, session, ECOSYSTEM, ChangeAction.REINDEX)
+        body = versions_index.rebuild(registry.documents, session, serial, now)
     registry.publish_serial(ECOSYSTEM, serial)
     return body
 
+
+def render_all(registry: Registry) -> None:
+    """Every document from the rows (an upgrade to a new document format): gem by gem, then the
+    listings and a compacted `/versions`; documents no longer written (old formats) go."""
+    store = registry.documents
+    with registry.db.write(lock=ECOSYSTEM) as session:
+        now = registry.clock.now()
+        serial = record_ecosystem_event(registry, session, ECOSYSTEM, ChangeAction.REINDEX)
+        keep = set()
+        for package in list_packages(session, ECOSYSTEM):
+            artifacts = list_artifacts(session, package)
+            store_gem(store, session, package, artifacts, artifacts, serial, now)
+            keep.add(documents.info_key(package.name))
+            for artifact in artifacts:
+                if not artifact.yanked:
+                    own = artifact.filename[: -len(".gem")]
+                    keep.add(documents.gem_key(own))
+                    keep.update(documents.quick_key(n) for n in legacy_specs.quick_names(artifact))
+        legacy_specs.store_public_indexes(store, session, serial, now, set(documents.SPECS_FILES), True)
+        keep.update([documents.NAMES, documents.VERSIONS, *documents.SPECS_FILES.values()])
+        versions_index.rebuild(store, session, serial, now)
+        for key in store.keys_in(session, ECOSYSTEM):
+            if key not in keep:
+                store.remove(session, ECOSYSTEM, key, serial=serial)
+    registry.publish_serial(ECOSYSTEM, serial)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from packyard.models import Artifact, Package, Version
+from packyard.documents.store import DocumentStore
+from packyard.models import Artifact
+from packyard.services.packages import indexed_files
 
 from . import documents, legacy_index
 from .compact_index_lines import names_body
@@ -25,20 +27,9 @@ ECOSYSTEM = documents.ECOSYSTEM
 QUICK_META = "quick_gemspec_rz"  # base64 of the deflated Marshal gemspec, in Artifact.meta
 
 
-def _indexed_entries(session: Session, *, private_names: set[str] | None = None) -> list[SpecsEntry]:
+def indexed_entries(session: Session, private: list[str] | None = None) -> list[SpecsEntry]:
     """Every indexed (not yanked) file of every public gem, plus the given private gems."""
-    query = (
-        select(Package.name, Version.version, Artifact.platform, Package.visibility)
-        .join(Artifact, Artifact.package_id == Package.id)
-        .join(Version, Version.id == Artifact.version_id)
-        .where(Package.ecosystem == ECOSYSTEM, col(Artifact.yanked).is_(False))
-    )
-    entries = []
-    for name, number, platform, visibility in session.exec(query):
-        if visibility == "private" and not (private_names and name in private_names):
-            continue
-        entries.append(SpecsEntry(name, number, platform or "ruby"))
-    return entries
+    return [SpecsEntry(name, number, platform or "ruby") for name, number, platform in indexed_files(session, ECOSYSTEM, private)]
 
 
 RENDERERS = {
@@ -48,20 +39,20 @@ RENDERERS = {
 }
 
 
-def store_public_indexes(session: Session, now: datetime, kinds: set[str], names: bool) -> None:
+def store_public_indexes(store: DocumentStore, session: Session, serial: int, now: datetime, kinds: set[str], names: bool) -> None:
     """Re-render the given specs files and, with `names`, `/names` (all from the public indexed gems)."""
     if not kinds and not names:
         return
-    entries = _indexed_entries(session)
+    entries = indexed_entries(session)
     for kind in sorted(kinds):
-        documents.put(session, documents.specs_key(kind), RENDERERS[kind](entries), now)
+        documents.put_binary(store, session, documents.specs_key(kind), RENDERERS[kind](entries), serial=serial, now=now)
     if names:
-        documents.put(session, documents.NAMES, names_body(sorted({entry.name for entry in entries})), now)
+        documents.put_compact_index(store, session, documents.NAMES, names_body(sorted({entry.name for entry in entries})), serial=serial, now=now)
 
 
-def render_specs(session: Session, kind: str, include_private: set[str]) -> bytes:
+def render_specs(session: Session, kind: str, include_private: list[str]) -> bytes:
     """A specs index for a reader of private gems (built per request: O(gems))."""
-    return RENDERERS[kind](_indexed_entries(session, private_names=include_private))
+    return RENDERERS[kind](indexed_entries(session, include_private))
 
 
 def empty_specs() -> bytes:
@@ -78,9 +69,10 @@ def quick_spec_bytes(artifact: Artifact) -> bytes | None:
     return base64.b64decode(encoded) if encoded else None
 
 
-def store_quick_alias(session: Session, artifact: Artifact, now: datetime) -> None:
-    """Old gems spell their platform differently in the gemspec; gem asks for that spelling."""
+def quick_names(artifact: Artifact) -> list[str]:
+    """The names gem asks a file's quick gemspec by: its full name, and for old gems the spelling
+    of the gemspec's original platform."""
     meta = artifact.meta or {}
+    own = artifact.filename[: -len(".gem")]
     original = full_name(meta.get("name", ""), meta.get("version", ""), meta.get("original_platform"))
-    if f"{original}.gem" != artifact.filename:
-        documents.put(session, documents.quick_alias_key(original), artifact.filename.encode(), now)
+    return [own] if original == own else [own, original]

@@ -63,6 +63,15 @@ def push_not_owner(gem: str) -> str:
     )
 
 
+def case_change_refused(existing: str) -> str:
+    """An owner pushed a gem whose name differs only in case from theirs: rubygems.org's first line; its
+    advice (yank every version, then the name's case may change) does not apply, packyard never renames."""
+    return (
+        "Unable to change case of gem name with indexed versions\n"
+        f"Push it as '{existing}': packyard never changes the letter case of a gem's name."
+    )
+
+
 KEY_SCOPE_FORBIDDEN = "This API key cannot perform the specified action on this gem."
 
 

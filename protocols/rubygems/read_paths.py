@@ -1,7 +1,7 @@
 """The hot GET/HEAD paths of the gem source, as a plain ASGI callable in front of the API routes.
 
 Each handler only finds the bytes (`IndexReader`: from the memo on the event loop, or from the
-database in a worker thread), checks access and hands them to `serving.serve`; anything else (push, yank, JSON API, ...) falls through to `api_routes`.
+database in a worker thread), checks access and hands them to the core's `serve`; anything else (push, yank, JSON API, ...) falls through to `api_routes`.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Any, Awaitable, Callable
 import anyio.to_thread
 
 from packyard.errors import PackyardError, Unauthorized
+from packyard.http.serve import WWW_AUTHENTICATE, header, serve
 
 from . import messages
 from .index_reader import IndexReader, NeedsIO
-from .serving import header, send_text, serve
+from .plain_text import send_text
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
-WWW_AUTHENTICATE = (b"www-authenticate", b'Basic realm="packyard"')
 SPECS_FILES = {
     "/specs.4.8.gz": "specs",
     "/latest_specs.4.8.gz": "latest_specs",
@@ -80,13 +80,15 @@ class ReadPaths:
             if rep is MISS:
                 rep = await anyio.to_thread.run_sync(find, True)
         except PackyardError as exc:
-            extra = [WWW_AUTHENTICATE] if isinstance(exc, Unauthorized) else []
+            extra = [(name.encode(), value.encode()) for name, value in exc.headers]
+            if isinstance(exc, Unauthorized):
+                extra.append(WWW_AUTHENTICATE)
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
             return
         if rep is None:
             await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
             return
-        await serve(scope, send, rep)
+        await serve(scope, send, rep, unsatisfiable="full")
 
     def _route(self, path: str):
         """The lookup for `path` as `(identity, path, io) -> representation | None`, or None."""

@@ -1,9 +1,9 @@
 """The append-only `/versions` document.
 
-The served body is the base document (`created_at: <time>`, `---`, one line per gem) followed by
-one appended line per change since the base was written: `NAME [-]VER[-PLAT][,...] INFO_MD5`,
-where INFO_MD5 is the MD5 of the gem's `/info` body right after that change. A body once served
-never changes except by growing, so bundler fetches only the new tail with a Range request.
+The served body is the base (`created_at: <time>`, `---`, one line per gem) followed by one
+appended line per change since the base was written: `NAME [-]VER[-PLAT][,...] INFO_MD5`, where
+INFO_MD5 is the MD5 of the gem's `/info` body right after that change. A body once served never
+changes except by growing, so bundler fetches only the new tail with a Range request.
 
 Appends happen inside the serialized write transaction of the change (see `index_writer`), so the
 last line for a gem always carries the MD5 of its current `/info` body, across workers.
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from packyard.models import Document, Package
+from packyard.documents import rows
+from packyard.documents.store import DocumentStore
+from packyard.services.packages import public_names
 
 from . import compact_index, documents
 
@@ -28,6 +30,11 @@ def base_header(moment: datetime) -> bytes:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return compact_index.versions_header(moment.astimezone(timezone.utc).replace(microsecond=0))
+
+
+def created_at(body: bytes) -> datetime:
+    first = body.split(b"\n", 1)[0].decode()
+    return datetime.fromisoformat(first.removeprefix("created_at:").strip().replace("Z", "+00:00"))
 
 
 def info_entries(info_body: bytes) -> list[str]:
@@ -48,61 +55,24 @@ def event_line(name: str, entries: list[str], info_body: bytes) -> bytes:
     return compact_index.versions_line(name, entries, compact_index.info_checksum(info_body))
 
 
-def base_created_at(session: Session) -> datetime | None:
-    """When the base was written (without loading its body), or None before the first write."""
-    return session.exec(
-        select(Document.updated_at).where(Document.ecosystem == ECOSYSTEM, Document.key == documents.VERSIONS_BASE)
-    ).first()
+def current(store: DocumentStore, session: Session) -> bytes | None:
+    doc = store.read_in(session, ECOSYSTEM, documents.VERSIONS)
+    return None if doc is None else doc.body
 
 
-def ensure_base(session: Session, now: datetime) -> None:
-    if base_created_at(session) is None:
-        documents.put(session, documents.VERSIONS_BASE, base_header(now), now)
+def append(store: DocumentStore, session: Session, serial: int, lines: bytes, now: datetime) -> None:
+    body = current(store, session) or base_header(now)
+    documents.put_compact_index(store, session, documents.VERSIONS, body + lines, serial=serial, now=now)
 
 
-def append(session: Session, serial: int, lines: bytes, now: datetime) -> None:
-    ensure_base(session, now)
-    documents.put(session, documents.log_key(serial), lines, now)
+def ensure_base(store: DocumentStore, session: Session, serial: int, now: datetime) -> None:
+    if current(store, session) is None:
+        documents.put_compact_index(store, session, documents.VERSIONS, base_header(now), serial=serial, now=now)
 
 
-def shared_body(session: Session) -> bytes | None:
-    """The anonymous `/versions` body: base plus appended lines (None before the first write)."""
-    base = documents.get(session, documents.VERSIONS_BASE)
-    if base is None:
-        return None
-    return base + b"".join(documents.log_bodies(session))
-
-
-def rebuild(session: Session, now: datetime) -> bytes:
-    """Rewrite the base from every public gem's current `/info` and drop the appended lines."""
-    names = list(
-        session.exec(
-            select(Package.name)
-            .where(Package.ecosystem == ECOSYSTEM, Package.visibility == "public")
-            .order_by(Package.name)
-        )
-    )
-    infos = {}
-    for start in range(0, len(names), 500):
-        chunk = names[start:start + 500]
-        infos.update(documents.get_many(session, [documents.info_key(n) for n in chunk]))
-    lines = []
-    for name in sorted(names):
-        body = infos.get(documents.info_key(name))
-        line = gem_line(name, body) if body is not None else None
-        if line:
-            lines.append(line)
-    base = base_header(now) + b"".join(lines)
-    documents.clear_log(session)
-    documents.put(session, documents.VERSIONS_BASE, base, now)
-    return base
-
-
-def private_lines(session: Session, names: list[str]) -> bytes:
-    """Lines for private gems a reader may see, appended after the shared body for that reader."""
-    if not names:
-        return b""
-    infos = documents.get_many(session, [documents.info_key(n) for n in names])
+def lines_for(session: Session, names: list[str]) -> bytes:
+    """The one-line summaries of the given gems (from their stored `/info` bodies), by name."""
+    infos = rows.bodies(session, ECOSYSTEM, [documents.info_key(n) for n in names])
     out = []
     for name in sorted(names):
         body = infos.get(documents.info_key(name))
@@ -112,14 +82,8 @@ def private_lines(session: Session, names: list[str]) -> bytes:
     return b"".join(out)
 
 
-def readable_private_names(session: Session, identity) -> list[str]:
-    """Names of private gems `identity` may read (O(private gems), never O(all gems))."""
-    if identity is None:
-        return []
-    query = select(Package.name).where(Package.ecosystem == ECOSYSTEM, Package.visibility == "private")
-    if not identity.may_read_all(ECOSYSTEM):
-        named = identity.readable_names(ECOSYSTEM)
-        if not named:
-            return []
-        query = query.where(col(Package.normalized_name).in_(sorted(named)))
-    return sorted(session.exec(query))
+def rebuild(store: DocumentStore, session: Session, serial: int, now: datetime) -> bytes:
+    """Rewrite the base from every public gem's current `/info`, with nothing appended."""
+    base = base_header(now) + lines_for(session, public_names(session, ECOSYSTEM))
+    documents.put_compact_index(store, session, documents.VERSIONS, base, serial=serial, now=now)
+    return base

@@ -16,13 +16,14 @@ from packyard.api.errors import install_error_handlers
 from packyard.api.routes import audit, health, packages, tokens
 from packyard.config import Settings
 from packyard.registry import Registry
+from packyard.request_guard import refuse_nul_url, url_has_nul
 
 log = logging.getLogger("packyard")
 
 
 class EcosystemDispatch:
     """`/<ecosystem>/...` goes straight to that adapter's app (with root_path set as a mount would);
-    everything else, lifespan included, to the management API."""
+    everything else, lifespan included, to the management API. A URL with a NUL byte is refused first."""
 
     def __init__(self, api: FastAPI, adapters: dict[str, ASGIApp]):
         self.api = api
@@ -30,6 +31,9 @@ class EcosystemDispatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if url_has_nul(scope):
+                await refuse_nul_url(send)
+                return
             path: str = scope["path"]
             prefix = path[1:].split("/", 1)[0]
             adapter = self.adapters.get(prefix)

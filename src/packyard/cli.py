@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -78,6 +79,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
     migrate.upgrade(settings.resolved_database_url)
     # Before any worker starts: uploads cut off by a crash, never visible as blobs.
     open_storage(settings.resolved_storage_url, settings.data_dir.resolve() / "incoming").staging.sweep()
+    # Before any worker starts: documents of a new format rendered, copies in step with the database.
+    from packyard.documents.sync import prepare
+    from packyard.registry import Registry
+
+    registry = Registry(settings)
+    try:
+        prepare(registry)
+    finally:
+        registry.close()
     uvicorn.run(
         "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
         proxy_headers=True, log_level="info", access_log=access_log, http=reason_phrase.protocol_class(),
@@ -135,13 +145,14 @@ def token_create(ctx: click.Context, user_name: str, scopes: tuple[str, ...], na
 @data_dir_option
 @click.pass_context
 def token_list(ctx: click.Context, user_name: str | None, data_dir: Path | None) -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets); `by=` names the token that minted each one."""
     from packyard.services import tokens
 
     for tok, owner in tokens.list_tokens(_state(ctx, data_dir).registry(), user_name):
         state = "revoked" if tok.revoked_at else "active"
         expires = tok.expires_at.isoformat() if tok.expires_at else "never"
-        click.echo(f"{tok.id}\t{owner}\t{tok.name}\t{tok.display_prefix}…\t{state}\texpires={expires}\t{' '.join(tok.scopes)}")
+        minted_by = tok.created_by_id if tok.created_by_id is not None else "-"
+        click.echo(f"{tok.id}\t{owner}\t{tok.name}\t{tok.display_prefix}…\t{state}\texpires={expires}\tby={minted_by}\t{' '.join(tok.scopes)}")
 
 
 @token.command("revoke")
@@ -157,6 +168,73 @@ def token_revoke(ctx: click.Context, token_id: int, data_dir: Path | None) -> No
     except PackyardError as exc:
         _fail(exc)
     click.echo(f"revoked token {token_id}")
+
+
+class Duration(click.ParamType):
+    """`90s`, `30m`, `1h`, `2d` (or `0`)."""
+
+    name = "duration"
+    _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+    def convert(self, value, param, ctx) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(value))
+        if match is None or (not match.group(2) and match.group(1) != "0"):
+            self.fail(f"'{value}' is not a duration: write e.g. 90s, 30m, 1h or 2d", param, ctx)
+        return timedelta(**{self._UNITS[match.group(2) or "s"]: int(match.group(1))})
+
+
+@main.command()
+@data_dir_option
+@click.pass_context
+def check(ctx: click.Context, data_dir: Path | None) -> None:
+    """Verify every file's blob (present, size, sha256) and every stored document (against a
+    fresh render); print each problem and a summary; exit 1 on any problem."""
+    from packyard.services import integrity
+
+    registry = _state(ctx, data_dir).registry()
+    blobs, problems = integrity.referenced_blobs(registry)
+    files = sum(len(b.files) for b in blobs)
+    if sys.stdout.isatty() and blobs:
+        with click.progressbar(blobs, label="checking blobs", item_show_func=lambda b: b.sha256[:12] if b else None) as bar:
+            problems += [p for b in bar if (p := integrity.check_blob(registry, b))]
+    else:
+        problems += [p for b in blobs if (p := integrity.check_blob(registry, b))]
+    problems += list(integrity.document_problems(registry))
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    summary = f"checked {len(blobs)} blobs of {files} files and the documents of {', '.join(registry.adapters)}"
+    if problems:
+        click.echo(f"{summary}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+        sys.exit(1)
+    click.echo(f"{summary}: no problems")
+
+
+@main.command()
+@click.option("--grace", type=Duration(), default="1h", show_default=True, help="Never touch a blob younger than this (it may belong to a publish in progress).")
+@click.option("--delete", "delete_them", is_flag=True, default=False, help="Remove the orphans (without it, only list them).")
+@data_dir_option
+@click.pass_context
+def gc(ctx: click.Context, grace: timedelta, delete_them: bool, data_dir: Path | None) -> None:
+    """List (and with --delete remove) blobs no row refers to: leftovers of a crash between a
+    blob write and its commit. One line per orphan: sha256, size, last modified."""
+    from packyard.services import blob_gc
+
+    registry = _state(ctx, data_dir).registry()
+    found = blob_gc.scan(registry, grace)
+    removed = 0
+    for blob in found.orphans:
+        gone = delete_them and blob_gc.delete_orphan(registry, blob, grace)
+        removed += gone
+        click.echo(f"{blob.sha256}\t{blob.size}\t{blob.modified.isoformat()}" + ("\tremoved" if gone else ""))
+    size = sum(b.size for b in found.orphans)
+    summary = f"{len(found.orphans)} unreferenced blob(s) older than {grace} ({size} bytes); {len(found.young)} younger one(s) kept; {found.referenced} in use"
+    if delete_them:
+        summary += f"; removed {removed}"
+    elif found.orphans:
+        summary += "; run with --delete to remove them"
+    click.echo(summary, err=True)
 
 
 @main.group()

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1024**3, description="Largest accepted upload.")
     test_hooks: bool = Field(default=False, description="Expose test-only endpoints (set_time, ...). Never in production.")
     cache_entries: int = Field(default=4096, description="In-process cache size (entries).")
+    database_wait_seconds: float = Field(
+        default=10, gt=0, description="Longest a request waits to connect to the database or for a write lock before answering 503."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

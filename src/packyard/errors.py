@@ -9,6 +9,7 @@ from __future__ import annotations
 
 class PackyardError(Exception):
     status_code = 400
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers, lower-case names
 
     def __init__(self, detail: str):
         super().__init__(detail)
@@ -43,5 +44,31 @@ class FileConflict(Conflict):
     """A file with this name exists already, with other bytes."""
 
 
+class NameCollision(Conflict):
+    """A new name equals an existing package's but for letter case, where the ecosystem forbids that."""
+
+    def __init__(self, detail: str, existing_name: str, caller_owns_it: bool):
+        super().__init__(detail)
+        self.existing_name = existing_name
+        self.caller_owns_it = caller_owns_it
+
+
 class PayloadTooLarge(PackyardError):
     status_code = 413
+
+
+class InsufficientStorage(PackyardError):
+    """The disk or the object store refused the bytes (full, over quota, read-only). Nothing was stored."""
+
+    status_code = 507
+
+
+class ServiceUnavailable(PackyardError):
+    """A dependency (the database, the object store) is down or too slow. Nothing was stored; retrying later works."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int = 5):
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.headers = (("retry-after", str(retry_after)),)

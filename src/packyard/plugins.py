@@ -6,15 +6,18 @@ The core knows adapters only through this interface; it never imports one by nam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from packyard import limits
 
 if TYPE_CHECKING:
     import click
     from sqlmodel import Session
     from starlette.types import ASGIApp
 
-    from packyard.models import Artifact, JournalEntry, Package, Version
+    from packyard.models import Artifact, ChangeAction, JournalEntry, Package, Version
     from packyard.registry import Registry
 
 ENTRY_POINT_GROUP = "packyard.protocols"
@@ -25,12 +28,13 @@ class Change:
     """One change to a package, handed to its adapter inside the write transaction."""
 
     ecosystem: str
-    action: str  # publish | yank | unyank | visibility | status | owners
+    action: ChangeAction
     package: Package
     version: Version | None
     artifacts: list[Artifact]
     journal: JournalEntry
     detail: dict[str, Any] = field(default_factory=dict)
+    registry: Registry | None = field(default=None, repr=False)  # its `documents` store takes the rendered documents
 
     @property
     def serial(self) -> int:
@@ -44,6 +48,14 @@ class ProtocolAdapter:
     ecosystem: ClassVar[str]
     scope_noun: ClassVar[str]
     project_statuses: ClassVar[tuple[str, ...]] = ()  # statuses the management API may set (PEP 792 for PyPI)
+    # Bump when the documents the adapter renders change shape: `packyard serve` then calls
+    # `render_all_documents` once before serving.
+    documents_format: ClassVar[int] = 0
+    # Longest name and version a publish may use; at most the columns' widths (checked at load).
+    max_name_length: ClassVar[int] = limits.DEFAULT_MAX_NAME_LENGTH
+    max_version_length: ClassVar[int] = limits.DEFAULT_MAX_VERSION_LENGTH
+    # True: a new name that equals an existing one but for letter case is refused (RubyGems).
+    names_differing_in_case_collide: ClassVar[bool] = False
 
     def normalize_name(self, name: str) -> str:
         raise NotImplementedError
@@ -59,6 +71,14 @@ class ProtocolAdapter:
     def on_change(self, session: Session, change: Change) -> None:
         """Called inside the serialized write transaction after every change; keep derived data in step here."""
 
+    def render_all_documents(self, registry: Registry) -> None:
+        """Render every document of the ecosystem from the rows (an upgrade, or `rebuild-index`)."""
+
+    def check_documents(self, session: Session, registry: Registry) -> Iterable[str]:
+        """For `packyard check`: yield a sentence for every stored document that differs from a
+        fresh render of the rows (or is missing). An adapter that stores no documents yields nothing."""
+        return ()
+
     def cli(self) -> click.Group | None:
         """Extra CLI commands, mounted as `packyard <ecosystem> ...`; `ctx.obj.registry()` gives them the Registry."""
         return None
@@ -73,5 +93,7 @@ def load_adapters() -> dict[str, ProtocolAdapter]:
         adapter = cls()
         if adapter.ecosystem != entry.name:
             raise TypeError(f"entry point {entry.name} loads an adapter for {adapter.ecosystem!r}")
+        if adapter.max_name_length > limits.NAME_COLUMN_LENGTH or adapter.max_version_length > limits.VERSION_COLUMN_LENGTH:
+            raise TypeError(f"adapter {entry.name} allows names or versions longer than the database columns")
         adapters[adapter.ecosystem] = adapter
     return dict(sorted(adapters.items()))

@@ -8,17 +8,23 @@ from sqlalchemy import and_, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
-from packyard.auth import Identity, MalformedCredentials, ScopeRules, parse_authorization, parse_scope
+from packyard.auth import ADMIN, Identity, MalformedCredentials, Scope, ScopeRules, parse_authorization, parse_scope
+from packyard.auth.scopes import ACTIONS
 from packyard.auth.secrets import hash_token, verify_password
 from packyard.cache import Cache, open_cache
+from packyard.cache.redis import redis_prefix
 from packyard.clock import Clock
 from packyard.config import Settings
 from packyard.db import Database
+from packyard.documents.files import DocumentFiles
+from packyard.documents.redis_copies import RedisDocuments
+from packyard.documents.store import DocumentStore
 from packyard.errors import Forbidden, NotFound, Unauthorized
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
+from packyard.redis_guard import GuardedRedis
 from packyard.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
-from packyard.storage import BlobStorage, open_storage
+from packyard.storage import BlobStorage, LocalBlobStorage, open_storage
 
 # last_used_at is written at most this often per token, so reads stay read-only.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -27,11 +33,13 @@ _LAST_USED_GRANULARITY = timedelta(minutes=1)
 class Registry:
     def __init__(self, settings: Settings, adapters: dict[str, ProtocolAdapter] | None = None):
         self.settings = settings
-        self.db = Database(settings.resolved_database_url)
+        self.db = Database(settings.resolved_database_url, wait_seconds=settings.database_wait_seconds)
         self.storage: BlobStorage = open_storage(settings.resolved_storage_url, settings.data_dir.resolve() / "incoming")
-        self.cache: Cache = open_cache(settings.redis_url, settings.resolved_database_url, settings.cache_entries)
+        self.redis: GuardedRedis | None = GuardedRedis(settings.redis_url) if settings.redis_url else None
+        self.cache: Cache = open_cache(self.redis, settings.resolved_database_url, settings.cache_entries)
         self.clock = Clock(self.db, settable=settings.test_hooks)
         self.serials = self._serial_board()
+        self.documents = self._document_store()
         self.adapters = load_adapters() if adapters is None else adapters
         self.scope_rules = {eco: ScopeRules(a.scope_noun, a.normalize_name) for eco, a in self.adapters.items()}
 
@@ -43,8 +51,10 @@ class Registry:
 
     # -- authentication -------------------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> Identity | None:
-        """None when no credentials were sent; raises Unauthorized when they are wrong."""
+    def authenticate(self, authorization: str | None, allow_password: bool = False) -> Identity | None:
+        """None when no credentials were sent; raises Unauthorized when they are wrong.
+
+        With `allow_password`, Basic `<user>:<password>` is accepted too (token management only)."""
         try:
             credentials = parse_authorization(authorization)
         except MalformedCredentials as exc:
@@ -55,6 +65,8 @@ class Registry:
         with self.db.read() as session:
             token = session.exec(select(Token).where(Token.secret_hash == hash_token(credentials.secret))).first()
             user = session.get(User, token.user_id) if token is not None else None
+        if token is None and allow_password and credentials.username not in (None, "__token__"):
+            return self.password_identity(self.authenticate_password(credentials.username, credentials.secret))
         if token is None or user is None:
             raise Unauthorized("Invalid or unknown token: create one with 'packyard token create' or POST /api/v1/tokens.")
         if credentials.username not in (None, "__token__", user.name):
@@ -79,17 +91,38 @@ class Registry:
             raise Unauthorized("Invalid user name or password.")
         return user
 
+    def password_identity(self, user: User) -> Identity:
+        """A user signed in with a password holds every scope a sign-in could grant them
+        (`admin` only for an admin user); ownership still limits what they may change."""
+        if user.is_admin:
+            scopes: list[Scope | str] = [ADMIN]
+        else:
+            scopes = [Scope(eco, rules.noun, "*", action) for eco, rules in self.scope_rules.items() for action in ACTIONS]
+        return Identity(user=user, token=None, scopes=scopes, by_password=True)
+
     def read_access(self, identity: Identity | None, ecosystem: str, package: Package | None) -> None:
         """Raise unless `identity` may read `package` (None: a listing or an unknown name)."""
-        restricted = self.settings.private or (package is not None and package.is_private)
-        if not restricted:
+        if package is None:
+            self.document_access(identity, ecosystem, None, public=True)
+        else:
+            self.document_access(identity, ecosystem, package.normalized_name, public=not package.is_private, display_name=package.name)
+
+    def document_access(self, identity: Identity | None, ecosystem: str, normalized_name: str | None, *, public: bool,
+                        display_name: str | None = None) -> None:
+        """`read_access` for a stored document, which carries its package's visibility (so a read
+        needs no database): `normalized_name` None for a listing or an unknown name."""
+        if public and not self.settings.private:
             return
         if identity is None:
             raise Unauthorized("Authentication required: this registry needs a token with read access; send it as Basic '__token__:<token>'.")
-        if package is None:
+        if normalized_name is None:
             return
-        if not identity.allows(ecosystem, package.normalized_name, "read"):
-            raise Forbidden(f"Your token has no read scope for '{package.name}': ask for '{ecosystem}:{self.adapters[ecosystem].scope_noun}:{package.normalized_name}:read'.")
+        if not identity.allows(ecosystem, normalized_name, "read"):
+            raise Forbidden(f"Your token has no read scope for '{display_name or normalized_name}': ask for '{ecosystem}:{self.adapters[ecosystem].scope_noun}:{normalized_name}:read'.")
+
+    def restricted(self, public: bool = True) -> bool:
+        """Whether bytes of this visibility must stay out of shared caches (`Cache-Control: private`)."""
+        return self.settings.private or not public
 
     def readable_packages(self, identity: Identity | None) -> ColumnElement[bool] | None:
         """The read rules of `read_access` as a SQL condition on Package, so listings filter and
@@ -127,11 +160,21 @@ class Registry:
         return int(value or 0)
 
     def _serial_board(self) -> SerialBoard:
-        if self.settings.redis_url:
-            return RedisSerialBoard(self._journal_serial, self.cache.client, self.cache.prefix)
+        if self.redis is not None:
+            return RedisSerialBoard(self._journal_serial, self.redis, redis_prefix(self.settings.resolved_database_url))
         if self.db.is_sqlite:
             return FileSerialBoard(self._journal_serial, self.settings.data_dir.resolve() / "serials")
         return JournalSerialBoard(self._journal_serial)
+
+    def _document_store(self) -> DocumentStore:
+        """Files under the data directory whenever blobs are local or there is no Redis; Redis
+        (shared by every host) when configured; both when both apply."""
+        local = isinstance(self.storage, LocalBlobStorage)
+        redis = RedisDocuments(self.redis, redis_prefix(self.settings.resolved_database_url)) if self.redis is not None else None
+        files = None
+        if local or redis is None:
+            files = DocumentFiles(self.settings.data_dir.resolve(), self.storage.path if local else None)
+        return DocumentStore(self.db, self.serials, files, redis, private_registry=self.settings.private)
 
     def close(self) -> None:
         self.db.dispose()

@@ -10,7 +10,11 @@ shows on the very next request, in any worker):
 - with Redis: one GET (set-max after each commit, so writers finishing out of order never move it back);
 - otherwise (PostgreSQL without Redis): an indexed lookup of the journal.
 
-A board that has no value (a fresh Redis, a missing file) falls back to the journal.
+A board that has no value (a fresh Redis, a missing file) falls back to the journal. So does a
+board that cannot be used: while Redis is down (redis_guard.py) `current` reads the journal and a
+failed publish is kept and replayed when Redis answers again; after an outage each ecosystem is
+resynced from the journal once. A file board that cannot be written (disk full) removes its file,
+so readers fall back to the journal rather than trusting a serial that stopped moving.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from packyard.redis_guard import GuardedRedis
 
 JournalLookup = Callable[[str], int]
 
@@ -77,16 +85,20 @@ class FileSerialBoard(SerialBoard):
 
     def publish(self, ecosystem: str, serial: int) -> None:
         path = self._path(ecosystem)
-        with self._lock, open(self.directory / f".{ecosystem}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # writers in other processes too
-            try:
-                if int(path.read_text() or 0) >= serial:
-                    return
-            except (FileNotFoundError, ValueError):
-                pass
-            tmp = self.directory / f".{ecosystem}.{os.getpid()}.tmp"
-            tmp.write_text(str(serial))
-            os.replace(tmp, path)
+        tmp = self.directory / f".{ecosystem}.{os.getpid()}.tmp"
+        try:
+            with self._lock, open(self.directory / f".{ecosystem}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # writers in other processes too
+                try:
+                    if int(path.read_text() or 0) >= serial:
+                        return
+                except (FileNotFoundError, ValueError):
+                    pass
+                tmp.write_text(str(serial))
+                os.replace(tmp, path)
+        except OSError:  # disk full or read-only: the change is committed; readers use the journal
+            tmp.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
 
 
 class RedisSerialBoard(SerialBoard):
@@ -98,14 +110,28 @@ if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', 300) e
 return 1
 """
 
-    def __init__(self, lookup: JournalLookup, client, prefix: str):
+    def __init__(self, lookup: JournalLookup, redis: GuardedRedis, prefix: str):
         super().__init__(lookup)
-        self.client = client
+        self.redis = redis
         self.prefix = prefix + "serial:"
-        self._set_max = client.register_script(self._SET_MAX)
+        self._set_max = redis.client.register_script(self._SET_MAX)
+        self._unpublished: dict[str, int] = {}  # publishes Redis missed, replayed when it is back
+        self._synced: dict[str, int] = {}  # ecosystem -> redis.recoveries when last resynced
+        self._lock = threading.Lock()
 
     def current(self, ecosystem: str) -> int:
-        value = self.client.get(self.prefix + ecosystem)
+        if not self.redis.available:
+            return self.lookup(ecosystem)
+        if self._unpublished:
+            self._replay()
+        if self._synced.get(ecosystem) != self.redis.recoveries:
+            serial = self.lookup(ecosystem)  # other processes' publishes may have been lost too
+            if self._store(ecosystem, serial):
+                self._synced[ecosystem] = self.redis.recoveries
+            return serial
+        value = self.redis.run(lambda client: client.get(self.prefix + ecosystem), _UNAVAILABLE)
+        if value is _UNAVAILABLE:
+            return self.lookup(ecosystem)
         if value is not None:
             return int(value)
         serial = self.lookup(ecosystem)
@@ -113,4 +139,19 @@ return 1
         return serial
 
     def publish(self, ecosystem: str, serial: int) -> None:
-        self._set_max(keys=[self.prefix + ecosystem], args=[serial])
+        if not self._store(ecosystem, serial):
+            with self._lock:
+                self._unpublished[ecosystem] = max(serial, self._unpublished.get(ecosystem, 0))
+
+    def _store(self, ecosystem: str, serial: int) -> bool:
+        done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial], client=client)  # noqa: E731
+        return self.redis.run(done, None) is not None
+
+    def _replay(self) -> None:
+        with self._lock:
+            pending, self._unpublished = self._unpublished, {}
+        for ecosystem, serial in pending.items():
+            self.publish(ecosystem, serial)
+
+
+_UNAVAILABLE = object()

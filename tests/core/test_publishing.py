@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+
 import pytest
 from sqlmodel import select
 
@@ -95,6 +98,22 @@ def test_serials_grow_and_the_adapter_hears_each_change(registry):
     assert registry.adapters["fake"].changes == [("publish", "pkg", first.serial), ("publish", "pkg", second.serial), ("yank", "pkg", yank.serial)]
 
 
+def test_owner_and_settings_changes_are_journaled_changes(registry):
+    alice = identity(registry, "alice", "fake:thing:*:write")
+    identity(registry, "bob")
+    published = upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"1")
+    ownership.add_owner(registry, "fake", "pkg", "bob", alice)
+    ownership.remove_owner(registry, "fake", "pkg", "bob", alice)
+    ownership.update_settings(registry, "fake", "pkg", alice, visibility="private")
+    heard = registry.adapters["fake"].changes
+    assert [action for action, _, _ in heard] == ["publish", "owners", "owners", "settings"]
+    assert [serial for _, _, serial in heard] == sorted({serial for _, _, serial in heard})
+    assert registry.serial("fake") == heard[-1][2] > published.serial
+    with registry.db.read() as session:
+        assert [e.data for e in session.exec(select(JournalEntry).where(JournalEntry.action == "owners").order_by(JournalEntry.id))] == [
+            {"added": "bob"}, {"removed": "bob"}]
+
+
 def test_yank_one_platform_leaves_its_siblings(registry):
     alice = identity(registry, "alice", "fake:thing:*:write", "fake:thing:*:yank")
     upload(registry, alice, "gemlike", "1.0", "gemlike-1.0.gem", b"ruby", platform="ruby")
@@ -134,17 +153,50 @@ def test_archived_package_refuses_uploads_and_owners_can_be_added(registry):
         upload(registry, alice, "pkg", "1.2", "pkg-1.2.tar", b"3")
 
 
-def test_a_failed_commit_leaves_no_blob(registry, monkeypatch):
+def test_a_failed_commit_leaves_no_row_and_no_partial_file_and_a_retry_succeeds(registry, monkeypatch):
     alice = identity(registry, "alice", "fake:thing:*:write")
 
     def explode(session, change):
         raise RuntimeError("adapter failed")
 
-    monkeypatch.setattr(registry.adapters["fake"], "on_change", explode)
-    with pytest.raises(RuntimeError):
-        upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"doomed")
-    sha = __import__("hashlib").sha256(b"doomed").hexdigest()
-    assert not registry.storage.exists(sha)
+    with monkeypatch.context() as patch:
+        patch.setattr(registry.adapters["fake"], "on_change", explode)
+        with pytest.raises(RuntimeError):
+            upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"doomed")
     assert list(registry.storage.staging.directory.iterdir()) == []
     with registry.db.read() as session:
         assert session.exec(select(Artifact)).all() == [] and session.exec(select(Blob)).all() == []
+    # the blob was stored before the transaction; no row refers to it, so gc may collect it later
+    retried = upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"doomed")
+    assert retried.created and registry.storage.open(retried.artifact.blob_sha256).read() == b"doomed"
+    with registry.db.read() as session:
+        assert [b.sha256 for b in session.exec(select(Blob))] == [retried.artifact.blob_sha256]
+
+
+def test_a_slow_blob_write_does_not_hold_the_ecosystem_lock(registry, monkeypatch):
+    """The blob is stored before the write transaction: while one upload's blob write hangs, another
+    package of the same ecosystem publishes (with the blob write inside the lock it would wait for
+    the lock until the database's wait limit and fail)."""
+    alice = identity(registry, "alice", "fake:thing:*:write")
+    slow_sha = hashlib.sha256(b"big and slow").hexdigest()
+    writing, release = threading.Event(), threading.Event()
+    keep = registry.storage.keep
+
+    def slow_keep(staged):
+        if staged.sha256 == slow_sha:
+            writing.set()
+            assert release.wait(60)
+        return keep(staged)
+
+    monkeypatch.setattr(registry.storage, "keep", slow_keep)
+    results: dict = {}
+    slow = threading.Thread(target=lambda: results.update(slow=upload(registry, alice, "big", "1.0", "big-1.0.tar", b"big and slow")))
+    slow.start()
+    try:
+        assert writing.wait(30)
+        quick = upload(registry, alice, "small", "1.0", "small-1.0.tar", b"small")
+        assert quick.created and slow.is_alive()  # published while the other blob is still being written
+    finally:
+        release.set()
+        slow.join(60)
+    assert results["slow"].created and results["slow"].serial > quick.serial

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 
 from packyard.storage import open_storage
+from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.support.object_store import CREDENTIALS, object_store
 
@@ -60,3 +62,51 @@ def test_a_server_on_object_storage_uploads_and_serves_ranges(store, server_fact
     part = httpx.get(url, headers={"Range": "bytes=10-19"})
     assert part.status_code == 206 and part.content == payload[10:20]
     assert not list((server.data_dir / "incoming").glob("*.part"))
+
+
+def test_blobs_are_listed_with_size_and_age_and_a_kept_again_blob_is_young(store, tmp_path):
+    storage = open_storage(store.storage_url("listing"), tmp_path / "incoming")
+    first = storage.stage_sync([b"first blob"], max_bytes=None)
+    second = storage.stage_sync([b"second blob, longer"], max_bytes=None)
+    assert storage.keep(first) and storage.keep(second)
+    store.client().put_object(Bucket=store.bucket, Key="listing/not-a-blob.txt", Body=b"x")  # ignored
+    listed = {b.sha256: b for b in storage.iter_blobs()}
+    assert set(listed) == {first.sha256, second.sha256}
+    assert listed[second.sha256].size == second.size
+    assert abs(listed[first.sha256].modified - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert storage.stat(first.sha256) == listed[first.sha256] and storage.stat("0" * 64) is None
+
+    store.backdate(f"listing/{first.sha256[:2]}/{first.sha256[2:4]}/{first.sha256}", timedelta(hours=2))
+    assert datetime.now(timezone.utc) - storage.stat(first.sha256).modified > timedelta(hours=1)
+    assert storage.keep(storage.stage_sync([b"first blob"], max_bytes=None)) is False
+    assert datetime.now(timezone.utc) - storage.stat(first.sha256).modified < timedelta(minutes=5)
+
+
+def test_check_and_gc_on_object_storage(store, server_factory, tmp_path):
+    server = server_factory(extra_env={**CREDENTIALS, "PACKYARD_STORAGE_URL": store.storage_url("gc")})
+    token = server.mint_token("pypi:package:*:write")
+    wheels = [build_wheel(tmp_path, "gc-on-s3", version) for version in ("1.0", "1.1")]
+    for wheel, version in zip(wheels, ("1.0", "1.1")):
+        assert http_upload(server.url, token, wheel, "gc-on-s3", version).status_code == 200
+    assert server.cli("check").returncode == 0
+
+    storage = open_storage(store.storage_url("gc"), tmp_path / "incoming")
+    old, young = (storage.stage_sync([text], max_bytes=None) for text in (b"crash leftover", b"in flight"))
+    assert storage.keep(old) and storage.keep(young)
+    key = lambda sha: f"gc/{sha[:2]}/{sha[2:4]}/{sha}"  # noqa: E731
+    referenced = [hashlib.sha256(w.read_bytes()).hexdigest() for w in wheels]
+    for sha in (old.sha256, *referenced):
+        store.backdate(key(sha), timedelta(hours=2))
+
+    listed = server.cli("gc")
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [old.sha256]
+    assert server.cli("gc", "--delete").stdout.rstrip().endswith("removed")
+    assert {k for k in store.keys() if k.startswith("gc/")} == {key(sha) for sha in (young.sha256, *referenced)}
+    assert server.cli("check").returncode == 0
+
+    store.client().put_object(Bucket=store.bucket, Key=key(referenced[0]), Body=b"overwritten")
+    store.client().delete_object(Bucket=store.bucket, Key=key(referenced[1]))
+    bad = server.cli("check", check=False)
+    assert bad.returncode == 1
+    assert f"blob {referenced[0]}" in bad.stdout and "bytes in storage" in bad.stdout
+    assert f"blob {referenced[1]} (file pypi:{wheels[1].name}) is missing from storage" in bad.stdout

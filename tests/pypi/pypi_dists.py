@@ -56,8 +56,9 @@ def build_wheel(
     include_metadata: bool = True,
     filename: str | None = None,
     module_code: str | None = None,
+    extra_entries: tuple[tuple[zipfile.ZipInfo, bytes], ...] = (),
 ) -> Path:
-    """Write a wheel whose module ``<dist_name>`` has ``VERSION = '<version>'``."""
+    """Write a wheel whose module ``<dist_name>`` has ``VERSION = '<version>'`` (plus ``extra_entries``)."""
     base = dist_name(name)
     dist_info = f"{base}-{version}.dist-info"
     meta = metadata if metadata is not None else core_metadata(
@@ -78,6 +79,8 @@ def build_wheel(
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for member, data in files.items():
             archive.writestr(zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0)), data)
+        for info, data in extra_entries:
+            archive.writestr(info, data)
     return path
 
 
@@ -90,8 +93,9 @@ def build_sdist(
     requires_python: str | None = None,
     metadata: bytes | None = None,
     filename: str | None = None,
+    extra_members: tuple[tarfile.TarInfo, ...] = (),
 ) -> Path:
-    """Write a PEP 625 sdist (``<dist_name>-<version>.tar.gz``) with PKG-INFO."""
+    """Write a PEP 625 sdist (``<dist_name>-<version>.tar.gz``) with PKG-INFO (plus empty ``extra_members``)."""
     top = f"{dist_name(name)}-{version}"
     pkg_info = metadata if metadata is not None else core_metadata(
         name, version, requires_dist=requires_dist, requires_python=requires_python
@@ -111,4 +115,6 @@ def build_sdist(
             info.size = len(data)
             info.mtime = int(time.time())
             archive.addfile(info, io.BytesIO(data))
+        for info in extra_members:
+            archive.addfile(info)
     return path

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import tarfile
+import zipfile
 
 import httpx
 import pytest
@@ -140,6 +142,69 @@ def case_same_filename_other_bytes(tmp):
     return dict(path=other, name="mal-good", version="1.0"), 400, "File already exists ('mal_good-1.0-py3-none-any.whl'"
 
 
+def _tar_member(name, kind, linkname=""):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info
+
+
+def _hostile_sdist(tmp, *members):
+    sdist = build_sdist(tmp, "mal-demo", "1.0", extra_members=members)
+    return dict(path=sdist, name="mal-demo", version="1.0")
+
+
+def case_sdist_symlink_leaving_the_archive(tmp):
+    link = _tar_member("mal_demo-1.0/evil", tarfile.SYMTYPE, "../../../home/user/.bashrc")
+    return _hostile_sdist(tmp, link), 400, "Archive member 'mal_demo-1.0/evil' is a symbolic link to '../../../home/user/.bashrc'"
+
+
+def case_sdist_absolute_symlink(tmp):
+    link = _tar_member("mal_demo-1.0/evil", tarfile.SYMTYPE, "/etc/passwd")
+    return _hostile_sdist(tmp, link), 400, "is a symbolic link to '/etc/passwd', outside the archive"
+
+
+def case_sdist_hard_link_leaving_the_archive(tmp):
+    link = _tar_member("mal_demo-1.0/evil", tarfile.LNKTYPE, "../outside")
+    return _hostile_sdist(tmp, link), 400, "is a hard link to '../outside', outside the archive"
+
+
+def case_sdist_device_file(tmp):
+    return _hostile_sdist(tmp, _tar_member("mal_demo-1.0/dev", tarfile.CHRTYPE)), 400, "'mal_demo-1.0/dev' is a device file"
+
+
+def case_sdist_fifo(tmp):
+    return _hostile_sdist(tmp, _tar_member("mal_demo-1.0/pipe", tarfile.FIFOTYPE)), 400, "'mal_demo-1.0/pipe' is a FIFO"
+
+
+def case_sdist_absolute_member(tmp):
+    return _hostile_sdist(tmp, _tar_member("/tmp/evil", tarfile.REGTYPE)), 400, "Archive member '/tmp/evil' has an unsafe path"
+
+
+def case_sdist_dotdot_member(tmp):
+    member = _tar_member("mal_demo-1.0/../../evil", tarfile.REGTYPE)
+    return _hostile_sdist(tmp, member), 400, "Archive member 'mal_demo-1.0/../../evil' has an unsafe path"
+
+
+def case_wheel_symlink_entry(tmp):
+    link = zipfile.ZipInfo("mal_demo/evil.py", date_time=(2024, 1, 1, 0, 0, 0))
+    link.create_system = 3
+    link.external_attr = 0o120777 << 16
+    wheel = build_wheel(tmp, "mal-demo", "1.0", extra_entries=((link, b"/etc/passwd"),))
+    return dict(path=wheel, name="mal-demo", version="1.0"), 400, "Wheel entry 'mal_demo/evil.py' is a symbolic link"
+
+
+def case_overlong_name(tmp):
+    wheel = build_wheel(tmp, "mal-demo", "1.0")
+    return dict(path=wheel, name="a" * 1000, version="1.0"), 400, "The name is 1000 characters long; the limit is 100."
+
+
+def case_overlong_version(tmp):
+    wheel = build_wheel(tmp, "mal-demo", "1.0")
+    version = "1." + "0" * 100
+    return dict(path=wheel, name="mal-demo", version=version), 400, "The version is 102 characters long; the limit is 64."
+
+
 CASES = [value for key, value in sorted(globals().items()) if key.startswith("case_")]
 
 
@@ -163,6 +228,16 @@ def test_malformed_upload_is_refused_and_leaves_nothing(small_server, token, exi
     assert snapshot(small_server, token) == before
     assert api(small_server.url, token, "GET", "/packages/pypi/mal-demo").status_code == 404
     assert not list((small_server.data_dir / "blobs" / ".incoming").glob("*.part"))
+
+
+def test_twine_shows_why_a_hostile_sdist_is_refused(small_server, token, tmp_path):
+    link = _tar_member("mal_link-1.0/evil", tarfile.SYMTYPE, "../../etc/passwd")
+    sdist = build_sdist(tmp_path, "mal-link", "1.0", extra_members=(link,))
+    result = twine_upload(small_server.url, [sdist], tmp_path / "home", "__token__", token)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "400" in output and "is a symbolic link to '../../etc/passwd', outside the archive" in output
+    assert api(small_server.url, token, "GET", "/packages/pypi/mal-link").status_code == 404
 
 
 def test_twine_reports_an_oversized_file(small_server, token, tmp_path):

@@ -27,3 +27,24 @@ def test_yank_is_visible_at_once_from_every_worker(server_factory, tmp_path):
     response = api(server.url, token, "POST", "/packages/pypi/multi-worker/versions/1.0/yank", json={"reason": "oops"})
     assert response.status_code == 200
     assert set(pages()) == {("oops", True)}
+
+
+def test_owner_changes_show_in_the_json_api_of_every_worker_at_once(server_factory, tmp_path):
+    server = server_factory(workers=2)
+    token = server.mint_token("admin", user="root")
+    server.cli("user", "create", "bea")
+    wheel = build_wheel(tmp_path, "owned-multi", "1.0")
+    assert http_upload(server.url, token, wheel, "owned-multi", "1.0").status_code == 200
+
+    def owners_seen():
+        for _ in range(20):  # fresh connections, so both workers answer
+            roles = httpx.get(f"{server.url}/pypi/pypi/owned-multi/json").json()["ownership"]["roles"]
+            yield tuple(sorted(r["user"] for r in roles))
+
+    assert set(owners_seen()) == {("root",)}  # cached in every worker now
+    added = api(server.url, token, "POST", "/packages/pypi/owned-multi/owners", json={"user": "bea"})
+    assert added.status_code in (200, 201), added.text
+    assert set(owners_seen()) == {("bea", "root")}
+    removed = api(server.url, token, "DELETE", "/packages/pypi/owned-multi/owners/root")
+    assert removed.status_code == 200, removed.text
+    assert set(owners_seen()) == {("bea",)}

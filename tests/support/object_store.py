@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -30,6 +31,14 @@ class ObjectStore:
     def keys(self) -> list[str]:
         listing = self.client().list_objects_v2(Bucket=self.bucket)
         return sorted(item["Key"] for item in listing.get("Contents", []))
+
+    def backdate(self, key: str, by: timedelta) -> None:
+        """Make an object's LastModified older. S3 offers no way; moto's server runs in this
+        process, so the test reaches into its store (the stand-in for waiting `by`)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        s3_backends[DEFAULT_ACCOUNT_ID]["global"].get_bucket(self.bucket).keys[key].last_modified -= by
 
 
 @contextmanager

@@ -26,6 +26,14 @@ def require_identity(request: Request, registry: Annotated[Registry, Depends(get
     return identity
 
 
+def require_token_manager(request: Request, registry: Annotated[Registry, Depends(get_registry)]) -> Identity:
+    """Like require_identity, but a user may also sign in with Basic `<user>:<password>`."""
+    identity = registry.authenticate(request.headers.get("authorization"), allow_password=True)
+    if identity is None:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>', or Basic '<user>:<password>'.")
+    return identity
+
+
 def require_admin(identity: Annotated[Identity, Depends(require_identity)]) -> Identity:
     if not identity.is_admin:
         raise Forbidden("This needs a token with the 'admin' scope.")
@@ -34,5 +42,6 @@ def require_admin(identity: Annotated[Identity, Depends(require_identity)]) -> I
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 IdentityDep = Annotated[Identity, Depends(require_identity)]
+TokenManagerDep = Annotated[Identity, Depends(require_token_manager)]
 AdminDep = Annotated[Identity, Depends(require_admin)]
 RemoteAddrDep = Annotated[str | None, Depends(remote_addr)]

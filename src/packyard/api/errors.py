@@ -12,8 +12,10 @@ WWW_AUTHENTICATE = 'Basic realm="packyard"'
 
 
 def error_response(exc: PackyardError) -> JSONResponse:
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if isinstance(exc, Unauthorized) else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    headers = dict(exc.headers)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

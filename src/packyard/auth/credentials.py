@@ -23,6 +23,13 @@ class Credentials:
 
 
 def parse_authorization(header: str | None) -> Credentials | None:
+    credentials = _parse(header)
+    if credentials is not None and "\x00" in credentials.secret + (credentials.username or ""):
+        raise MalformedCredentials("the credentials contain a NUL byte")
+    return credentials
+
+
+def _parse(header: str | None) -> Credentials | None:
     if header is None:
         return None
     header = header.strip()

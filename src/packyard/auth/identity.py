@@ -13,6 +13,8 @@ class Identity:
     user: User
     token: Token | None
     scopes: list[Scope | str] = field(default_factory=list)
+    # Signed in with the user's password (no token): manages all of that user's tokens.
+    by_password: bool = False
 
     @property
     def is_admin(self) -> bool:

@@ -1,25 +1,26 @@
-"""Redis-backed cache, shared by every worker."""
+"""Redis-backed cache, shared by every worker. While Redis is down every get is a miss and every set
+is dropped (see redis_guard.py), so readers render from the database instead of failing."""
 
 from __future__ import annotations
 
 import hashlib
 
-import redis
-
 from packyard.cache.base import Cache
+from packyard.redis_guard import GuardedRedis
+
+
+def redis_prefix(namespace: str) -> str:
+    """One Redis may serve several registries (or test runs): keys are namespaced per database."""
+    return "packyard:" + hashlib.sha256(namespace.encode()).hexdigest()[:12] + ":"
 
 
 class RedisCache(Cache):
-    def __init__(self, url: str, namespace: str):
-        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        # One Redis may serve several registries (or test runs): keys are namespaced per database.
-        self.prefix = "packyard:" + hashlib.sha256(namespace.encode()).hexdigest()[:12] + ":"
+    def __init__(self, redis: GuardedRedis, namespace: str):
+        self.redis = redis
+        self.prefix = redis_prefix(namespace)
 
     def get(self, key: str) -> bytes | None:
-        return self.client.get(self.prefix + key)
+        return self.redis.run(lambda client: client.get(self.prefix + key), None)
 
     def set(self, key: str, value: bytes, ttl: int | None = None) -> None:
-        self.client.set(self.prefix + key, value, ex=ttl or 86400)
-
-    def check(self) -> None:
-        self.client.ping()
+        self.redis.run(lambda client: client.set(self.prefix + key, value, ex=ttl or 86400), None)

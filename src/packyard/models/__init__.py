@@ -3,7 +3,7 @@
 from packyard.models.audit import AuditEvent
 from packyard.models.blob import Blob
 from packyard.models.document import Document
-from packyard.models.journal import JournalEntry
+from packyard.models.journal import ChangeAction, JournalEntry
 from packyard.models.package import Artifact, Package, PackageOwner, Version
 from packyard.models.setting import StoredSetting
 from packyard.models.token import Token
@@ -13,6 +13,7 @@ __all__ = [
     "Artifact",
     "AuditEvent",
     "Blob",
+    "ChangeAction",
     "Document",
     "JournalEntry",
     "Package",

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from packyard.models.types import UTCDateTime
+
+
+class ChangeAction(StrEnum):
+    """Every kind of journaled change; nothing else is ever written to `journal.action`."""
+
+    PUBLISH = "publish"  # a file was added (the first one creates the package and its owner)
+    YANK = "yank"
+    UNYANK = "unyank"
+    SETTINGS = "settings"  # visibility or project status; `data` names which
+    OWNERS = "owners"  # an owner was added or removed; `data` has {"added"|"removed": user}
+    REINDEX = "reindex"  # served bytes changed without a package change (RubyGems /versions compaction)
 
 
 class JournalEntry(SQLModel, table=True):
@@ -20,6 +32,6 @@ class JournalEntry(SQLModel, table=True):
     ecosystem: str = Field(max_length=32)
     package: str = Field(max_length=255, description="normalized name")
     version: str | None = Field(default=None, max_length=255)
-    action: str = Field(max_length=32)  # publish | yank | unyank | delete | visibility | status
+    action: str = Field(max_length=32)  # a ChangeAction
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from packyard import limits
 from packyard.models.types import UTCDateTime
 
 
@@ -14,11 +15,11 @@ class Package(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ecosystem: str = Field(max_length=32, index=True)
-    name: str = Field(max_length=255, description="Display name, as first published")
-    normalized_name: str = Field(max_length=255)
+    name: str = Field(max_length=limits.NAME_COLUMN_LENGTH, description="Display name, as first published")
+    normalized_name: str = Field(max_length=limits.NAME_COLUMN_LENGTH)
     visibility: str = Field(default="public", max_length=16)  # public | private
     status: str = Field(default="active", max_length=16)  # active | archived | quarantined | deprecated
-    status_reason: str | None = Field(default=None, max_length=1000)
+    status_reason: str | None = Field(default=None, max_length=limits.REASON_LENGTH)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_serial: int = 0
 
@@ -37,7 +38,7 @@ class Version(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     package_id: int = Field(foreign_key="package.id", index=True)
-    version: str = Field(max_length=255)
+    version: str = Field(max_length=limits.VERSION_COLUMN_LENGTH)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -51,8 +52,8 @@ class Artifact(SQLModel, table=True):
     version_id: int = Field(foreign_key="version.id", index=True)
     package_id: int = Field(foreign_key="package.id", index=True)
     ecosystem: str = Field(max_length=32)
-    filename: str = Field(max_length=255)
-    platform: str | None = Field(default=None, max_length=100)
+    filename: str = Field(max_length=limits.FILENAME_LENGTH)
+    platform: str | None = Field(default=None, max_length=limits.PLATFORM_LENGTH)
     size: int
     sha256: str = Field(max_length=64)
     md5: str = Field(max_length=32)
@@ -62,5 +63,5 @@ class Artifact(SQLModel, table=True):
     uploader_id: int | None = Field(default=None, foreign_key="user.id")
     uploaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     yanked: bool = False
-    yank_reason: str | None = Field(default=None, max_length=1000)
+    yank_reason: str | None = Field(default=None, max_length=limits.REASON_LENGTH)
     yanked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from packyard import limits
 from packyard.models.types import UTCDateTime
 
 
@@ -12,10 +13,14 @@ class Token(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=limits.TOKEN_NAME_LENGTH)
     secret_hash: str = Field(max_length=64, unique=True, index=True)
     display_prefix: str = Field(max_length=16, description="First characters of the secret, to recognise it in lists")
     scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_by_id: int | None = Field(
+        default=None, foreign_key="token.id", index=True,
+        description="The token that minted this one (None: minted by the CLI or a password sign-in)",
+    )
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from packyard.models import Artifact, JournalEntry, Package, Version
+from packyard.models import Artifact, ChangeAction, JournalEntry, Package, Version
 from packyard.plugins import Change
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def record_change(
     registry: Registry,
     session: Session,
-    action: str,
+    action: ChangeAction,
     package: Package,
     version: Version | None = None,
     artifacts: list[Artifact] | None = None,
@@ -43,13 +43,14 @@ def record_change(
         artifacts=list(artifacts or []),
         journal=entry,
         detail=dict(detail or {}),
+        registry=registry,
     )
     registry.adapter(package.ecosystem).on_change(session, change)
     session.flush()
     return change
 
 
-def record_ecosystem_event(registry: Registry, session: Session, ecosystem: str, action: str) -> int:
+def record_ecosystem_event(registry: Registry, session: Session, ecosystem: str, action: ChangeAction) -> int:
     """A change to an ecosystem's served bytes that touches no package (e.g. an index compaction):
     it takes a serial like any change, so every process's caches move on. Returns the serial;
     publish it with `registry.publish_serial` after the commit. Its journal row has `package=""`."""

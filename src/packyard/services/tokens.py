@@ -1,4 +1,10 @@
-"""API tokens: minted with a subset of the minter's scopes, shown once, stored as a hash."""
+"""API tokens: minted within the minter's scopes, shown once, stored as a hash.
+
+Who manages which token (list, revoke): an `admin` identity every token; a user signed in with
+their password every token of that user; any other token itself and the tokens it minted, and
+theirs, transitively (`Token.created_by_id`). Every other token id is "not found", so a token
+learns nothing about tokens it does not manage. The CLI is the operator's tool: no identity, all rights.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
+from packyard import limits
 from packyard.auth import ADMIN, Identity, ScopeError, parse_scope
 from packyard.auth.scopes import scope_covers
 from packyard.auth.secrets import hash_token, new_token_secret
@@ -47,6 +55,7 @@ def mint(
     remote_addr: str | None = None,
 ) -> MintedToken:
     """Create a token for `user`. With `minted_by`, the new scopes must be covered by the minter's."""
+    limits.check_text(name, "token name", limits.TOKEN_NAME_LENGTH)
     normalized = normalize_scopes(registry, scopes)
     if minted_by is not None:
         for text in normalized:
@@ -58,6 +67,15 @@ def mint(
         raise BadRequest("expires_at needs a time zone, e.g. 2030-01-01T00:00:00Z.")
     if expires_at is not None and expires_at <= now:
         raise BadRequest("expires_at is in the past: give a future time.")
+    creator = minted_by.token if minted_by is not None else None
+    if creator is not None and creator.expires_at is not None:
+        if expires_at is None:
+            expires_at = creator.expires_at  # a minted token never outlives its creator
+        elif expires_at > creator.expires_at:
+            raise Forbidden(
+                f"expires_at is later than your token's own expiry ({creator.expires_at.isoformat()}): "
+                "a token can only mint tokens that expire no later than itself."
+            )
     secret = new_token_secret()
     token = Token(
         user_id=user.id,
@@ -67,6 +85,7 @@ def mint(
         scopes=normalized,
         created_at=now,
         expires_at=expires_at,
+        created_by_id=creator.id if creator is not None else None,
     )
     session.add(token)
     session.flush()
@@ -84,22 +103,38 @@ def mint_for_user_name(registry: Registry, user_name: str, name: str, scopes: li
         return mint(registry, session, user, name, scopes, expires_at)
 
 
-def list_tokens(registry: Registry, user_name: str | None = None) -> list[tuple[Token, str]]:
+def managed_by(identity: Identity | None) -> ColumnElement[bool] | None:
+    """The tokens `identity` may list and revoke, as a SQL condition on Token (None: all)."""
+    if identity is None or identity.is_admin:
+        return None
+    if identity.by_password or identity.token is None:
+        return Token.user_id == identity.user.id
+    lineage = select(Token.id).where(Token.id == identity.token.id).cte("lineage", recursive=True)
+    lineage = lineage.union_all(select(Token.id).where(Token.created_by_id == lineage.c.id))
+    return Token.id.in_(select(lineage.c.id))
+
+
+def list_tokens(registry: Registry, user_name: str | None = None, by: Identity | None = None) -> list[tuple[Token, str]]:
+    """Tokens `by` manages (every token for the CLI), optionally only those of one user."""
     with registry.db.read() as session:
         query = select(Token, User.name).join(User, User.id == Token.user_id).order_by(Token.id)
         if user_name is not None:
             query = query.where(User.name == user_name)
+        if (condition := managed_by(by)) is not None:
+            query = query.where(condition)
         return [(t, n) for t, n in session.exec(query)]
 
 
 def revoke(registry: Registry, token_id: int, by: Identity | None = None, remote_addr: str | None = None) -> Token:
     with registry.db.write() as session:
-        token = session.get(Token, token_id)
-        if token is None or (by is not None and not by.is_admin and token.user_id != by.user.id):
-            raise NotFound(f"No token with id {token_id}.")
+        query = select(Token).where(Token.id == token_id)
+        if (condition := managed_by(by)) is not None:
+            query = query.where(condition)
+        token = session.exec(query).first()
+        if token is None:
+            raise NotFound(f"No token with id {token_id} that you manage: a token manages only itself and the tokens it created.")
         if token.revoked_at is None:
             token.revoked_at = registry.clock.now()
             session.add(token)
             audit.record(session, token.revoked_at, "token.revoke", by, remote_addr, detail={"token_id": token_id})
         return token
-

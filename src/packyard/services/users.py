@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
+from packyard import limits
 from packyard.auth.secrets import hash_password
 from packyard.errors import BadRequest, Conflict
 from packyard.models import User
@@ -24,6 +25,7 @@ def validate_user_name(name: str) -> str:
 
 
 def find_user(session: Session, name: str) -> User | None:
+    limits.check_text(name, "user name")
     return session.exec(select(User).where(User.name == name)).first()
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from packyard import limits
 from packyard.auth import Identity
 from packyard.errors import NotFound
-from packyard.models import Artifact, Package, Version
+from packyard.models import Artifact, ChangeAction, Package, Version
 from packyard.services import audit
 from packyard.services.journal import record_change
 from packyard.services.packages import get_package, get_version, version_artifacts
@@ -39,6 +40,12 @@ def set_yanked(
 ) -> YankResult:
     """Yank (or unyank) a version's files: all of them, or only those of one `platform` (RubyGems)."""
     adapter = registry.adapter(ecosystem)
+    limits.check_text(name, f"{adapter.scope_noun} name")
+    limits.check_text(version, "version")
+    if platform is not None:
+        limits.check_text(platform, "platform")
+    if reason is not None:
+        limits.check_text(reason, "reason", limits.REASON_LENGTH)
     normalized = adapter.normalize_name(name)
     require_scope(identity, ecosystem, normalized, "yank", adapter.scope_noun)
     with registry.db.write(lock=ecosystem) as session:
@@ -63,7 +70,7 @@ def set_yanked(
             session.add(artifact)
         if not changed:
             return YankResult(package, found, [], None)
-        action = "yank" if yanked else "unyank"
+        action = ChangeAction.YANK if yanked else ChangeAction.UNYANK
         change = record_change(
             registry, session, action, package, found, changed,
             {"filenames": [a.filename for a in changed], "reason": reason, "platform": platform},

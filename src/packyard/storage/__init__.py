@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from packyard.storage.base import BlobStorage, StagedBlob
+from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob
 from packyard.storage.local import LocalBlobStorage
 
-__all__ = ["BlobStorage", "LocalBlobStorage", "StagedBlob", "open_storage"]
+__all__ = ["BlobStorage", "LocalBlobStorage", "StagedBlob", "StoredBlob", "open_storage"]
 
 
 def open_storage(url: str, staging_dir: Path) -> BlobStorage:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -24,6 +25,15 @@ class StagedBlob:
     sha256: str
     md5: str
     blake2b_256: str
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A blob as the storage sees it; `modified` (file mtime, S3 LastModified) is its age for `packyard gc`."""
+
+    sha256: str
+    size: int
+    modified: datetime  # aware, UTC
 
 
 class Hasher:
@@ -53,9 +63,21 @@ class Hasher:
 
 def blob_key(sha256: str) -> str:
     """`ab/cd/<sha256>`: spreads blobs over directories (or key prefixes)."""
-    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+    if not is_sha256(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def sha256_of_key(key: str) -> str | None:
+    """The digest a `ab/cd/<sha256>` key names, or None for anything else stored alongside."""
+    parts = key.split("/")
+    if len(parts) != 3 or not is_sha256(parts[2]) or blob_key(parts[2]) != key:
+        return None
+    return parts[2]
 
 
 class BlobStorage(ABC):
@@ -75,7 +97,8 @@ class BlobStorage(ABC):
 
     @abstractmethod
     def keep(self, staged: StagedBlob) -> bool:
-        """Move staged bytes into place under their sha256, atomically. False when the blob already existed."""
+        """Move staged bytes into place under their sha256, atomically. False when the blob already existed
+        (a local file's age is then refreshed, so `packyard gc`'s grace period spares it until the caller commits)."""
 
     @abstractmethod
     def open(self, sha256: str) -> BinaryIO:
@@ -86,6 +109,14 @@ class BlobStorage(ABC):
 
     @abstractmethod
     def delete(self, sha256: str) -> None: ...
+
+    @abstractmethod
+    def stat(self, sha256: str) -> StoredBlob | None:
+        """Size and age of one blob, or None when it is absent."""
+
+    @abstractmethod
+    def iter_blobs(self) -> Iterator[StoredBlob]:
+        """Every blob in storage (in no particular order); staged uploads are not blobs."""
 
     @abstractmethod
     def check(self) -> None:

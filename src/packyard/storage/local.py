@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from packyard.storage.base import BlobStorage, StagedBlob, blob_key
+from packyard.faults import disk_faults_as_errors
+from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
 
@@ -22,10 +25,16 @@ class LocalBlobStorage(BlobStorage):
     def keep(self, staged: StagedBlob) -> bool:
         final = self.path(staged.sha256)
         if final.exists():
-            staged.path.unlink(missing_ok=True)
-            return False
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, final)  # atomic on one filesystem: a blob is either whole or absent
+            try:
+                os.utime(final)  # refresh its age for gc's grace period
+            except FileNotFoundError:
+                pass  # collected just now: store it again below
+            else:
+                staged.path.unlink(missing_ok=True)
+                return False
+        with disk_faults_as_errors():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, final)  # atomic on one filesystem: a blob is either whole or absent
         return True
 
     def open(self, sha256: str) -> BinaryIO:
@@ -36,6 +45,19 @@ class LocalBlobStorage(BlobStorage):
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+    def stat(self, sha256: str) -> StoredBlob | None:
+        try:
+            info = self.path(sha256).stat()
+        except FileNotFoundError:
+            return None
+        return StoredBlob(sha256, info.st_size, datetime.fromtimestamp(info.st_mtime, timezone.utc))
+
+    def iter_blobs(self) -> Iterator[StoredBlob]:
+        for path in self.root.glob("??/??/*"):
+            sha256 = sha256_of_key(path.relative_to(self.root).as_posix())
+            if sha256 is not None and (found := self.stat(sha256)) is not None:
+                yield found
 
     def check(self) -> None:
         probe = self.staging.directory / f".probe-{uuid.uuid4().hex}"

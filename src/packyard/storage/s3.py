@@ -5,16 +5,23 @@ credentials come from the usual AWS environment (`AWS_ACCESS_KEY_ID`, ...). Uplo
 a local temp file while hashing, then PUT under `<prefix>/ab/cd/<sha256>`: an object store makes
 an object visible whole or not at all, so a crash never exposes a partial blob. Reads are ranged
 GETs behind a seekable file object, so Range requests fetch only what they serve.
+
+A PUT the store refuses (full, over quota, access denied) is a 507 naming the store's reason; a
+store that cannot be reached is a 503 (faults.py's errors, raised here where the S3 errors are known).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from datetime import timezone
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import parse_qs, urlparse
 
-from packyard.storage.base import BlobStorage, StagedBlob, blob_key
+from packyard.errors import InsufficientStorage, ServiceUnavailable
+from packyard.faults import DISK_FULL, RETRY_AFTER_SECONDS
+from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
 READ_BUFFER = 1024 * 1024
@@ -72,8 +79,22 @@ class S3BlobStorage(BlobStorage):
     def keep(self, staged: StagedBlob) -> bool:
         if self.exists(staged.sha256):
             staged.path.unlink(missing_ok=True)
+            self._touch(staged.sha256)
             return False
-        self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
+        except (S3UploadFailedError, ClientError) as exc:
+            reason = " ".join(str(exc).split())[:300]
+            raise InsufficientStorage(DISK_FULL.format(reason=f"the object store refused the write: {reason}")) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(
+                f"The registry's object store is unreachable right now ({type(exc).__name__}); nothing was stored. "
+                "Retry in a few seconds; if this persists, tell the registry's admin.",
+                RETRY_AFTER_SECONDS,
+            ) from exc
         staged.path.unlink(missing_ok=True)
         return True
 
@@ -96,8 +117,31 @@ class S3BlobStorage(BlobStorage):
             return False
         return True
 
+    def _touch(self, sha256: str) -> None:
+        """Reset LastModified (a copy onto itself), so gc's grace period covers the coming commit.
+        Only an unreferenced blob is ever kept again, so this is rare."""
+        key = self._key(sha256)
+        self.client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key}, MetadataDirective="REPLACE")
+
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def stat(self, sha256: str) -> StoredBlob | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError:
+            return None
+        return StoredBlob(sha256, head["ContentLength"], head["LastModified"].astimezone(timezone.utc))
+
+    def iter_blobs(self) -> Iterator[StoredBlob]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+            for item in page.get("Contents", []):
+                sha256 = sha256_of_key(item["Key"][len(start):])
+                if sha256 is not None:
+                    yield StoredBlob(sha256, item["Size"], item["LastModified"].astimezone(timezone.utc))
 
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)

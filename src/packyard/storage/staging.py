@@ -7,11 +7,14 @@ import uuid
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 
+from packyard.faults import disk_faults_as_errors
 from packyard.storage.base import Hasher, StagedBlob
 
 
 class StagingArea:
-    """`<dir>/*.part` files: never visible as blobs, swept at start-up after a crash."""
+    """`<dir>/*.part` files: never visible as blobs, swept at start-up after a crash.
+
+    A full disk ends the upload with InsufficientStorage (507) and the `.part` file removed."""
 
     def __init__(self, directory: Path):
         self.directory = directory
@@ -21,24 +24,26 @@ class StagingArea:
         return _PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes)
 
     async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
-        part = self._open(max_bytes)
-        try:
-            async for chunk in chunks:
-                part.write(chunk)
-            return part.finish()
-        except BaseException:
-            part.abort()
-            raise
+        with disk_faults_as_errors():
+            part = self._open(max_bytes)
+            try:
+                async for chunk in chunks:
+                    part.write(chunk)
+                return part.finish()
+            except BaseException:
+                part.abort()
+                raise
 
     def stage_sync(self, chunks: Iterable[bytes], max_bytes: int | None) -> StagedBlob:
-        part = self._open(max_bytes)
-        try:
-            for chunk in chunks:
-                part.write(chunk)
-            return part.finish()
-        except BaseException:
-            part.abort()
-            raise
+        with disk_faults_as_errors():
+            part = self._open(max_bytes)
+            try:
+                for chunk in chunks:
+                    part.write(chunk)
+                return part.finish()
+            except BaseException:
+                part.abort()
+                raise
 
     def sweep(self) -> None:
         for leftover in self.directory.glob("*.part"):
@@ -66,5 +71,8 @@ class _PartFile:
         return StagedBlob(path=self.path, size=self.hasher.size, sha256=sha256, md5=md5, blake2b_256=blake2)
 
     def abort(self) -> None:
-        self.handle.close()
+        try:
+            self.handle.close()  # flushing a full disk's buffer fails again: the file goes anyway
+        except OSError:
+            pass
         self.path.unlink(missing_ok=True)

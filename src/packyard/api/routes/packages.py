@@ -8,9 +8,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from packyard import limits
 from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep
 from packyard.auth import Identity
 from packyard.errors import NotFound
+from packyard.limits import StorableStr
 from packyard.models import Package
 from packyard.registry import Registry
 from packyard.services import ownership, yanking
@@ -23,18 +25,18 @@ PerPage = Annotated[int, Query(ge=1, le=500)]
 
 
 class YankBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=1000)
-    platform: str | None = Field(default=None, max_length=100, description="RubyGems: yank only this platform's gem")
+    reason: StorableStr | None = Field(default=None, max_length=limits.REASON_LENGTH)
+    platform: StorableStr | None = Field(default=None, max_length=limits.PLATFORM_LENGTH, description="RubyGems: yank only this platform's gem")
 
 
 class OwnerBody(BaseModel):
-    user: str = Field(min_length=1, max_length=100)
+    user: StorableStr = Field(min_length=1, max_length=limits.USER_NAME_LENGTH)
 
 
 class SettingsBody(BaseModel):
     visibility: Literal["public", "private"] | None = None
     status: Literal["active", "archived", "quarantined", "deprecated"] | None = None
-    status_reason: str | None = Field(default=None, max_length=1000)
+    status_reason: StorableStr | None = Field(default=None, max_length=limits.REASON_LENGTH)
 
 
 def _optional_identity(request: Request, registry: Registry) -> Identity | None:

@@ -7,7 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep
+from packyard import limits
+from packyard.api.deps import RegistryDep, RemoteAddrDep, TokenManagerDep
+from packyard.limits import StorableStr
 from packyard.models import Token, User
 from packyard.services import tokens as token_service
 
@@ -15,8 +17,8 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] = Field(min_length=1)
+    name: StorableStr = Field(min_length=1, max_length=limits.TOKEN_NAME_LENGTH)
+    scopes: list[StorableStr] = Field(min_length=1)
     expires_at: datetime | None = None
 
 
@@ -30,6 +32,7 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    created_by: int | None = Field(description="Id of the token that minted this one (null: the CLI or a password sign-in)")
 
 
 class TokenCreated(TokenOut):
@@ -47,12 +50,13 @@ def _out(token: Token, user: str) -> dict:
         "expires_at": token.expires_at,
         "last_used_at": token.last_used_at,
         "revoked_at": token.revoked_at,
+        "created_by": token.created_by_id,
     }
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
-def create_token(body: TokenCreate, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> dict:
-    """Mint a token for the caller, with a subset of the caller's own scopes."""
+def create_token(body: TokenCreate, registry: RegistryDep, identity: TokenManagerDep, addr: RemoteAddrDep) -> dict:
+    """Mint a token for the caller within the caller's own scopes, expiring no later than the caller's token."""
     with registry.db.write() as session:
         user = session.merge(identity.user)
         minted = token_service.mint(registry, session, user, body.name, body.scopes, body.expires_at, minted_by=identity, remote_addr=addr)
@@ -60,14 +64,16 @@ def create_token(body: TokenCreate, registry: RegistryDep, identity: IdentityDep
 
 
 @router.get("", response_model=list[TokenOut])
-def list_tokens(registry: RegistryDep, identity: IdentityDep) -> list[dict]:
-    """The caller's tokens (every token, for an admin)."""
-    rows = token_service.list_tokens(registry, None if identity.is_admin else identity.name)
+def list_tokens(registry: RegistryDep, identity: TokenManagerDep) -> list[dict]:
+    """The tokens the caller manages: itself and the tokens it minted, transitively (all of the
+    user's tokens after a password sign-in; every token for an admin)."""
+    rows = token_service.list_tokens(registry, by=identity)
     return [_out(token, user) for token, user in rows]
 
 
 @router.delete("/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, registry: RegistryDep, identity: IdentityDep, addr: RemoteAddrDep) -> dict:
+def revoke_token(token_id: int, registry: RegistryDep, identity: TokenManagerDep, addr: RemoteAddrDep) -> dict:
+    """Revoke a token the caller manages; any other id answers 404."""
     token = token_service.revoke(registry, token_id, by=identity, remote_addr=addr)
     with registry.db.read() as session:
         user = session.get(User, token.user_id)

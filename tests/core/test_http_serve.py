@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range
+from packyard.http.serve import UNSATISFIABLE, etag_matches, parse_byte_range
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""The read-side toolkit: documents rendered at write time, stored, written through, served from a memo."""

@@ -1,0 +1,174 @@
+"""Documents as files under the data directory.
+
+- `<data_dir>/documents/<ecosystem>/<key>`: the store's copy of every document (public or not),
+  a JSON header line then the body; a removal leaves a tombstone, so a late write-through of an
+  older serial never brings a document back. A reader validates its memo with one `stat`.
+- `<data_dir>/public/<ecosystem>/<key>` and `<data_dir>/public-etags/<ecosystem>/<key>.etag`: the
+  public documents of a public registry laid out by URL for a static front server (nginx), with
+  the exact ETag header value beside each; `blob` documents become relative symlinks to the blob
+  file (local blob storage only). Nothing private is ever written there.
+
+Every file is replaced atomically (temp file, fsync, `os.replace`); a document's body is written
+before its `.etag` and removed before it. Writers of one ecosystem take an `flock`, and a copy is
+only replaced by a newer serial.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .stored import BLOB, DOCUMENT, StoredDocument
+
+Stamp = tuple[int, int, int]
+BlobPath = Callable[[str], Path]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def link_atomic(path: Path, target: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    relative = os.path.relpath(target, path.parent)
+    try:
+        if os.readlink(path) == relative:
+            return
+    except OSError:
+        pass
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(relative, tmp)
+    os.replace(tmp, path)
+
+
+def unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+class DocumentFiles:
+    def __init__(self, data_dir: Path, blob_path: BlobPath | None):
+        self.copies = data_dir / "documents"
+        self.public = data_dir / "public"
+        self.etags = data_dir / "public-etags"
+        self.blob_path = blob_path  # None: blobs are not local files, so no download links
+        self._lock = threading.Lock()
+
+    # -- the store's copies ----------------------------------------------------------------------
+
+    def _copy(self, ecosystem: str, key: str) -> Path:
+        return self.copies / ecosystem / key
+
+    def stamp(self, ecosystem: str, key: str) -> Stamp | None:
+        try:
+            st = os.stat(self._copy(ecosystem, key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def read(self, ecosystem: str, key: str) -> tuple[Stamp, StoredDocument] | None:
+        """The copy and the stamp it was read at (stat of the open file, so the two agree)."""
+        try:
+            with open(self._copy(ecosystem, key), "rb") as handle:
+                st = os.fstat(handle.fileno())
+                raw = handle.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size), StoredDocument.decode(raw)
+
+    def _serial_of_copy(self, path: Path) -> int | None:
+        try:
+            with open(path, "rb") as handle:
+                return StoredDocument.decode(handle.readline()).serial
+        except (FileNotFoundError, NotADirectoryError, ValueError, KeyError):
+            return None
+
+    @contextmanager
+    def locked(self, ecosystem: str) -> Iterator[None]:
+        """Serializes writers of one ecosystem, across processes."""
+        directory = self.copies / ecosystem
+        directory.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.copies / f".{ecosystem}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def write(self, ecosystem: str, key: str, doc: StoredDocument, *, materialize: bool, lazy: bool = False) -> bool:
+        """Write the copy (a tombstone for a removal) unless a newer serial is there already, and
+        put the public file in step; False when a newer copy won. Call inside `locked(ecosystem)`.
+        `lazy` (start-up sync): leave files that already say the same."""
+        path = self._copy(ecosystem, key)
+        current = self._serial_of_copy(path)
+        if current is not None and current > doc.serial:
+            return False
+        if current != doc.serial or not lazy:
+            write_atomic(path, doc.encode())
+        self.materialize(ecosystem, key, doc if materialize else None, lazy=lazy)
+        return True
+
+    def discard(self, ecosystem: str, key: str) -> None:
+        """Forget a copy that has no row (start-up sync); readers then ask the database."""
+        unlink(self._copy(ecosystem, key))
+        self.materialize(ecosystem, key, None)
+
+    def copy_keys(self, ecosystem: str) -> Iterator[str]:
+        yield from _relative_files(self.copies / ecosystem)
+
+    # -- the public tree for nginx ---------------------------------------------------------------
+
+    def public_path(self, ecosystem: str, key: str) -> Path:
+        return self.public / ecosystem / key
+
+    def etag_path(self, ecosystem: str, key: str) -> Path:
+        return self.etags / ecosystem / f"{key}.etag"
+
+    def materialize(self, ecosystem: str, key: str, doc: StoredDocument | None, *, lazy: bool = False) -> None:
+        """Put `public/<ecosystem>/<key>` and its `.etag` in step with `doc` (None or not
+        materializable: remove them, body first)."""
+        body_path, etag_path = self.public_path(ecosystem, key), self.etag_path(ecosystem, key)
+        if doc is None or doc.kind not in (DOCUMENT, BLOB) or (doc.kind == BLOB and self.blob_path is None):
+            unlink(body_path)
+            unlink(etag_path)
+            return
+        if lazy and _reads(etag_path) == doc.etag.encode("ascii") and os.path.exists(body_path):
+            return
+        if doc.kind == BLOB:
+            link_atomic(body_path, self.blob_path(doc.blob[0]))
+        else:
+            write_atomic(body_path, doc.body)
+        write_atomic(etag_path, doc.etag.encode("ascii"))
+
+    def public_keys(self, ecosystem: str) -> Iterator[str]:
+        yield from _relative_files(self.public / ecosystem)
+        for key in _relative_files(self.etags / ecosystem):
+            if key.endswith(".etag"):
+                yield key[: -len(".etag")]
+
+
+def _reads(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _relative_files(root: Path) -> Iterator[str]:
+    if not root.is_dir():
+        return
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            if name.startswith("."):
+                continue
+            yield os.path.relpath(os.path.join(directory, name), root)

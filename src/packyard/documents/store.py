@@ -1,0 +1,212 @@
+"""The document store: every served document, rendered when a change alters it, never on a read.
+
+Write side, inside a change's write transaction: `put` / `put_blob` / `remove` change the
+authoritative row in the database; once the transaction commits, the new documents are written
+through to their copies (files under the data directory, and Redis when configured), before the
+change's serial is published.
+
+Read side, `get(ecosystem, key)`: a per-process memo validated by one cheap check (a `stat` of
+the file copy; with Redis one GET of the ecosystem serial), then one read of the copy. The
+database is read only when a copy is missing (a flushed Redis, a deleted file), to refill it,
+and to learn that a key does not exist (remembered until the ecosystem serial moves). So a
+document that exists is served while the database is down, and a fresh process serves without
+rendering anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from packyard.db import after_commit
+from packyard.models import Document
+
+from . import rows
+from .files import DocumentFiles
+from .memo import Memo
+from .redis_copies import RedisDocuments, RedisUnavailable
+from .stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
+
+if TYPE_CHECKING:
+    from packyard.db import Database
+    from packyard.serials import SerialBoard
+
+log = logging.getLogger("packyard.documents")
+
+_PENDING = "packyard.documents.pending"
+MEMO_ENTRIES = 65536
+
+
+class NeedsIO(Exception):
+    """The answer needs a read that may block (Redis, the database): ask again from a worker thread."""
+
+
+class DocumentStore:
+    def __init__(self, db: Database, serials: SerialBoard, files: DocumentFiles | None, redis: RedisDocuments | None,
+                 *, private_registry: bool):
+        assert files is not None or redis is not None
+        self.db = db
+        self.serials = serials
+        self.files = files
+        self.redis = redis
+        self.private_registry = private_registry
+        self.memo: Memo[StoredDocument] = Memo(MEMO_ENTRIES)
+        self._redis_backlog: dict[tuple[str, str], StoredDocument] = {}
+        self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
+
+    # -- write side (inside the write transaction) -----------------------------------------------
+
+    def put(self, session: Session, ecosystem: str, key: str, body: bytes, *, serial: int, now: datetime,
+            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False) -> None:
+        assert kind in (DOCUMENT, TEMPLATE, INTERNAL, BLOB) and safe_key(key), key
+        row = session.get(Document, (ecosystem, key))
+        if row is None:
+            row = Document(ecosystem=ecosystem, key=key, body=body, updated_at=now)
+        row.body, row.etag, row.media_type, row.kind, row.public, row.serial, row.updated_at = (
+            body, etag, media_type, kind, public, serial, now)
+        session.add(row)
+        self._pending(session)[(ecosystem, key)] = rows.to_stored(row)
+
+    def put_blob(self, session: Session, ecosystem: str, key: str, sha256: str, size: int, *, serial: int, now: datetime,
+                 etag: str, media_type: str, public: bool) -> None:
+        """A file download: the document names the stored blob; served (and linked for nginx) from storage."""
+        self.put(session, ecosystem, key, f"{sha256} {size}".encode(), serial=serial, now=now, etag=etag,
+                 media_type=media_type, kind=BLOB, public=public)
+
+    def remove(self, session: Session, ecosystem: str, key: str, *, serial: int) -> None:
+        row = session.get(Document, (ecosystem, key))
+        if row is not None:
+            session.delete(row)
+        self._pending(session)[(ecosystem, key)] = StoredDocument.tombstone(serial)
+
+    def read_in(self, session: Session, ecosystem: str, key: str) -> StoredDocument | None:
+        """The current row, for a writer that builds on it (e.g. an append-only document)."""
+        return rows.read(session, ecosystem, key)
+
+    def keys_in(self, session: Session, ecosystem: str, prefix: str = "") -> list[str]:
+        if prefix:
+            return rows.keys_under(session, ecosystem, prefix)
+        return list(session.exec(select(Document.key).where(Document.ecosystem == ecosystem)))
+
+    def _pending(self, session: Session) -> dict[tuple[str, str], StoredDocument]:
+        pending = session.info.get(_PENDING)
+        if pending is None:
+            pending = session.info[_PENDING] = {}
+            after_commit(session, lambda: self.write_through(session.info.pop(_PENDING, {})))
+        return pending
+
+    # -- write-through (after the commit) --------------------------------------------------------
+
+    def materializable(self, doc: StoredDocument) -> bool:
+        return doc.public and not self.private_registry and doc.kind in (DOCUMENT, BLOB)
+
+    def write_through(self, pending: dict[tuple[str, str], StoredDocument]) -> None:
+        """Copies never fail a committed change: a copy that could not be written is refilled from
+        the database by the next read that misses it, or by the start-up sync."""
+        if self.files is not None:
+            for ecosystem in sorted({eco for eco, _ in pending}):
+                try:
+                    with self.files.locked(ecosystem):
+                        for (eco, key), doc in pending.items():
+                            if eco == ecosystem:
+                                self.files.write(eco, key, doc, materialize=self.materializable(doc))
+                except OSError:
+                    log.exception("could not write documents of %s through to files", ecosystem)
+        if self.redis is not None:
+            self._redis_backlog.update(pending)
+            self._flush_redis_backlog()
+
+    def _flush_redis_backlog(self) -> None:
+        """Documents whose write-through to Redis failed are written again once it answers
+        (before this process publishes a newer serial there, see `RedisSerialBoard`)."""
+        assert self.redis is not None
+        items = dict(self._redis_backlog)
+        try:
+            self.redis.write_many([(eco, key, doc) for (eco, key), doc in items.items()])
+        except RedisUnavailable:  # readers fall back to the database until it returns
+            return
+        for item_key, doc in items.items():
+            if self._redis_backlog.get(item_key) is doc:
+                del self._redis_backlog[item_key]
+
+    # -- read side -------------------------------------------------------------------------------
+
+    def get(self, ecosystem: str, key: str, io: bool = True) -> StoredDocument | None:
+        """The document, or None when there is none. With `io=False` only answers that need no
+        blocking read (a memo hit; a local file) and raises NeedsIO otherwise."""
+        if not safe_key(key):
+            return None
+        doc = self._get_from_redis(ecosystem, key, io) if self.redis is not None else self._get_from_files(ecosystem, key, io)
+        return None if doc is None or doc.absent else doc
+
+    def _get_from_files(self, ecosystem: str, key: str, io: bool) -> StoredDocument | None:
+        assert self.files is not None
+        stamp = self.files.stamp(ecosystem, key)
+        if stamp is not None:
+            doc = self.memo.get((ecosystem, key), stamp)
+            if doc is not None:
+                return doc
+            found = self.files.read(ecosystem, key)
+            if found is not None:
+                return self.memo.put((ecosystem, key), found[0], found[1])
+        serial = self.serials.current(ecosystem)
+        negative = self.memo.get(("absent", ecosystem, key), serial)
+        if negative is not None:
+            return None
+        if not io:
+            raise NeedsIO()
+        doc = self._refill(ecosystem, key)
+        if doc is None:
+            self.memo.put(("absent", ecosystem, key), serial, StoredDocument.tombstone(serial))
+        return doc
+
+    def _get_from_redis(self, ecosystem: str, key: str, io: bool) -> StoredDocument | None:
+        assert self.redis is not None
+        if self._redis_backlog and io:
+            self._flush_redis_backlog()
+        serial = self.serials.current(ecosystem)
+        doc = self.memo.get((ecosystem, key), serial)
+        if doc is not None:
+            return doc
+        if not io:
+            raise NeedsIO()
+        try:
+            doc = self.redis.read(ecosystem, key)
+        except RedisUnavailable:  # read the row instead (and keep the answer until the serial moves)
+            doc = None
+        if doc is None:
+            doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
+        return self.memo.put((ecosystem, key), serial, doc)
+
+    def _refill(self, ecosystem: str, key: str) -> StoredDocument | None:
+        """The copy is missing: read the row, and put the copy back (never a render)."""
+        with self.db.read() as session:
+            doc = rows.read(session, ecosystem, key)
+        if doc is None:
+            return None
+        if self.files is not None:
+            try:
+                with self.files.locked(ecosystem):
+                    self.files.write(ecosystem, key, doc, materialize=self.materializable(doc), lazy=True)
+            except OSError:
+                log.warning("could not refill the file copy of %s/%s", ecosystem, key, exc_info=True)
+        if self.redis is not None:
+            try:
+                self.redis.write(ecosystem, key, doc, same_serial=True)
+            except RedisUnavailable:
+                pass
+        return doc
+
+    def filled(self, doc: StoredDocument, base: str) -> tuple[bytes, str]:
+        """A `template` document's body for one base URL and its ETag, memoized per (document, base)."""
+        from packyard.http.serve import strong_etag
+
+        key = (doc.etag, doc.serial, base)
+        hit = self.filled_memo.get(key, doc.etag)
+        if hit is not None:
+            return hit
+        body = doc.fill_base(base)
+        return self.filled_memo.put(key, doc.etag, (body, strong_etag(body)))

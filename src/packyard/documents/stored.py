@@ -1,0 +1,64 @@
+"""A stored document as every copy of it holds it: the body plus what serving it needs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Final
+
+# kinds (see models.Document)
+DOCUMENT: Final = "document"
+TEMPLATE: Final = "template"
+BLOB: Final = "blob"
+INTERNAL: Final = "internal"
+ABSENT: Final = "absent"  # a removal, kept in the copies so an older write-through cannot bring it back
+
+# The base-URL placeholder in a `template` body (private-use code points: JSON never escapes them).
+BASE_PLACEHOLDER: Final = "\uf8ffpackyard-base\uf8ff"
+_PLACEHOLDER_BYTES: Final = BASE_PLACEHOLDER.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    body: bytes
+    etag: str  # the exact ETag header value, quoted
+    media_type: str
+    kind: str
+    public: bool  # readable without credentials (the registry may still be private)
+    serial: int  # the change serial that wrote it
+
+    @property
+    def absent(self) -> bool:
+        return self.kind == ABSENT
+
+    @property
+    def blob(self) -> tuple[str, int]:
+        """(sha256, size) of the stored blob a `blob` document points at."""
+        sha256, size = self.body.decode("ascii").split(" ")
+        return sha256, int(size)
+
+    def fill_base(self, base: str) -> bytes:
+        """A `template` body with the request's base URL in place of the placeholder."""
+        return self.body.replace(_PLACEHOLDER_BYTES, base.encode("utf-8"))
+
+    def encode(self) -> bytes:
+        """One JSON header line, then the body: the form of the file and Redis copies."""
+        header = {"etag": self.etag, "media_type": self.media_type, "kind": self.kind, "public": self.public, "serial": self.serial}
+        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes) -> StoredDocument:
+        header, _, body = raw.partition(b"\n")
+        meta = json.loads(header)
+        return cls(body, meta["etag"], meta["media_type"], meta["kind"], meta["public"], meta["serial"])
+
+    @classmethod
+    def tombstone(cls, serial: int) -> StoredDocument:
+        return cls(b"", "", "", ABSENT, False, serial)
+
+
+def safe_key(key: str) -> bool:
+    """Keys come from URL paths: refuse anything that could leave the ecosystem's directory."""
+    if not key or key.startswith("/") or "\x00" in key or "\\" in key or len(key) > 1000:
+        return False
+    return all(part not in ("", ".", "..") and not part.startswith(".") for part in key.split("/"))

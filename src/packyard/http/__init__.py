@@ -1,0 +1,1 @@
+"""HTTP helpers shared by the adapters: one serve() for stored bytes."""

@@ -1,0 +1,163 @@
+"""Answering a GET/HEAD for stored bytes: one `serve()` for both adapters, as plain ASGI.
+
+A handler finds a `Representation` (a stored document, or a blob streamed from storage), checks
+access, and calls `serve`, which answers 304 (If-None-Match, weak comparison), 206 (one `bytes=`
+range, honoured only when If-Range still matches), 200, or for a range starting at or past the
+end what the caller's policy says: PyPI answers 416; the RubyGems compact index sends the full
+body with 200, which bundler 2.3 needs (RFC 9110 lets a server ignore Range). Several ranges
+at once are ignored the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Final, Literal
+
+import anyio.to_thread
+
+from packyard.documents.stored import StoredDocument
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Headers = tuple[tuple[bytes, bytes], ...]
+
+UNSATISFIABLE: Final = "unsatisfiable"
+FILE_CHUNK = 256 * 1024
+# The one spelling of the challenge every 401 carries (pip, uv and bundler retry with credentials).
+WWW_AUTHENTICATE: Final = (b"www-authenticate", b'Basic realm="packyard"')
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def strong_etag(body: bytes) -> str:
+    """The ETag of a PyPI document: quoted, the first 32 hex digits of the body's sha256."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): `W/` and quoting don't matter."""
+    if not if_none_match:
+        return False
+    bare = etag.removeprefix("W/").strip('"')
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/").strip('"') == bare:
+            return True
+    return False
+
+
+def parse_byte_range(value: str | None, size: int) -> tuple[int, int] | str | None:
+    """One `bytes=` range as (first, last) inclusive; None: serve the whole body (no header, a
+    malformed one, or several ranges, which RFC 9110 lets a server ignore); UNSATISFIABLE when it
+    starts at or past the end."""
+    if not value:
+        return None
+    match = _RANGE.match(value.strip().replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # a suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            return UNSATISFIABLE
+        return max(size - length, 0), size - 1
+    start = int(first)
+    if start >= size or (last and int(last) < start):
+        return UNSATISFIABLE
+    return start, min(int(last), size - 1) if last else size - 1
+
+
+@dataclass(frozen=True)
+class Representation:
+    """Bytes to answer with: in memory (`body`), or a stored blob (`open`, `size`)."""
+
+    etag: str  # quoted, as sent
+    content_type: str
+    body: bytes | None = None
+    open: Callable[[], BinaryIO] | None = None
+    size: int = 0
+    headers: Headers = ()  # cache-control, vary, digests, ...
+
+    @property
+    def length(self) -> int:
+        return len(self.body) if self.body is not None else self.size
+
+    @classmethod
+    def of(cls, doc: StoredDocument, headers: Headers = (), body: bytes | None = None, etag: str | None = None) -> Representation:
+        """A stored document (`body`/`etag`: a template filled for one base URL)."""
+        return cls(etag or doc.etag, doc.media_type, doc.body if body is None else body, headers=headers)
+
+
+async def stream_file(send: Send, opener: Callable[[], BinaryIO], start: int, length: int) -> None:
+    """Send `length` bytes from `start` of a stored file as the response body, in chunks.
+
+    Opening, seeking and the first read share one thread hop, so a small file costs one.
+    """
+
+    def open_and_read() -> tuple[BinaryIO, bytes]:
+        handle = opener()
+        handle.seek(start)
+        return handle, handle.read(min(FILE_CHUNK, length))
+
+    handle, chunk = await anyio.to_thread.run_sync(open_and_read)
+    try:
+        remaining = length - len(chunk)
+        while True:
+            more = remaining > 0 and bool(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            if not more:
+                return
+            chunk = await anyio.to_thread.run_sync(handle.read, min(FILE_CHUNK, remaining))
+            remaining -= len(chunk)
+    finally:
+        handle.close()
+
+
+async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
+                unsatisfiable: Literal["416", "full"] = "416") -> None:
+    """Send `rep` answering HEAD, If-None-Match, Range and If-Range."""
+    size = rep.length
+    headers = [(b"etag", rep.etag.encode()), (b"accept-ranges", b"bytes"), *rep.headers]
+    if etag_matches(header(scope, b"if-none-match"), rep.etag):
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    wanted = parse_byte_range(header(scope, b"range"), size)
+    if_range = header(scope, b"if-range")
+    if wanted is not None and if_range is not None and if_range.strip() != rep.etag:
+        wanted = None
+    if wanted == UNSATISFIABLE and unsatisfiable == "full":
+        wanted = None
+    headers.append((b"content-type", rep.content_type.encode()))
+    if wanted == UNSATISFIABLE:
+        headers.append((b"content-range", f"bytes */{size}".encode()))
+        headers.append((b"content-length", b"0"))
+        await send({"type": "http.response.start", "status": 416, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    status, start, end = 200, 0, size - 1
+    if wanted is not None and wanted != (0, size - 1):
+        status, (start, end) = 206, wanted  # type: ignore[misc]
+        headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode()))
+    length = end - start + 1 if size else 0
+    headers.append((b"content-length", str(length).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    if scope["method"] == "HEAD" or length == 0:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if rep.body is not None:
+        await send({"type": "http.response.body", "body": rep.body[start:end + 1] if status == 206 else rep.body})
+        return
+    assert rep.open is not None
+    await stream_file(send, rep.open, start, length)
