@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.pypi.pypi_dists import build_wheel  # noqa: E402
-from tests.support.server import RunningServer, start_server  # noqa: E402
+from tests.support.nginx import RunningNginx, launch_nginx, start_nginx  # noqa: E402
+from tests.support.server import RunningServer, free_port, start_server  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 _GEM_BUILDER = r"""
 require "rubygems/package"
@@ -40,6 +46,79 @@ end
 
 def start(workdir: Path, **kwargs) -> RunningServer:
     return start_server(workdir / "server", access_log=False, **kwargs)
+
+
+def restart(server: RunningServer, workers: int = 2) -> RunningServer:
+    """Stop the server and start it again on the same data and backend: every worker starts cold."""
+    server.stop()
+    return start_server(server.data_dir, workers=workers, backend=server.backend, access_log=False)
+
+
+def upload_wheel(url: str, token: str, wheel: Path, name: str, version: str, client=httpx) -> None:
+    data = wheel.read_bytes()
+    response = client.post(
+        url + "/pypi/legacy/",
+        auth=("__token__", token),
+        data={":action": "file_upload", "protocol_version": "1", "name": name, "version": version,
+              "filetype": "bdist_wheel", "pyversion": "py3", "metadata_version": "2.1",
+              "sha256_digest": hashlib.sha256(data).hexdigest()},
+        files={"content": (wheel.name, data, "application/octet-stream")},
+        timeout=60,
+    )
+    response.raise_for_status()
+
+
+def populate_pypi_in_process(server: RunningServer, first: int, count: int, workdir: Path) -> None:
+    """Projects bench-p-<first>... published in this process through the app's own upload handler
+    (no sockets, no HTTP parsing by uvicorn) on the server's database and storage: fast enough for 10,000."""
+    from starlette.testclient import TestClient
+
+    from packyard.app import create_app
+
+    token = server.mint_token("pypi:package:*:write", user="bench")
+    wheels = workdir / "wheels"
+    wheels.mkdir(exist_ok=True)
+    with TestClient(create_app(registry=server.registry()), base_url="http://127.0.0.1") as client:
+        for i in range(first, first + count):
+            upload_wheel("http://127.0.0.1", token, build_wheel(wheels, f"bench-p-{i}", "1.0"), f"bench-p-{i}", "1.0",
+                         client=client)
+
+
+def start_reference(public: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    """The bare FastAPI route (reference_app.py) serving the same bytes, under uvicorn like the app."""
+    port = free_port()
+    env = {**os.environ, "PACKYARD_BENCH_PUBLIC": str(public)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        cwd=BENCH, env=env, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(url + "/", timeout=1)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the reference app did not start")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, 15)
+    process.wait(timeout=30)
+
+
+def start_static_nginx(public: Path, prefix: Path, workers: int = 2) -> RunningNginx:
+    """nginx serving the same files with a plain static configuration (the reference for the front)."""
+    def http_block(port: int) -> str:
+        return (f"    default_type application/octet-stream;\n"
+                f"    server {{ listen 127.0.0.1:{port}; root {public}; }}\n")
+
+    return launch_nginx(prefix, http_block, workers=workers, access_log=False)
+
+
+def start_front(server: RunningServer, prefix: Path, workers: int = 2) -> RunningNginx:
+    return start_nginx(server, prefix, workers=workers, access_log=False)
 
 
 def populate_pypi(server: RunningServer, count: int, workdir: Path) -> None:
@@ -80,19 +159,35 @@ def populate_rubygems(server: RunningServer, count: int, workdir: Path) -> None:
         list(pool.map(push, sorted(gems.glob("*.gem"))))
 
 
-def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 5, connections: int = 32) -> dict[str, float]:
+def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 5, connections: int = 32,
+        script: Path | None = None, script_args: list[str] | None = None) -> dict[str, float]:
     """Requests per second and latency percentiles measured by wrk (2 threads)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the benchmarks: apt-get install -y wrk")
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
-    out = subprocess.run(args + [url], check=True, capture_output=True, text=True).stdout
+    if script is not None:
+        args += ["-s", str(script)]
+    args.append(url)
+    if script_args:
+        args += ["--", *script_args]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     latency = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M)}
     return {"rps": rps, "p50_ms": latency.get("50", 0.0), "p99_ms": latency.get("99", 0.0),
             "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def wrk_cycle(url: str, requests: list[str], seconds: int = 5, connections: int = 32) -> dict[str, float]:
+    """wrk -t2 cycling over `requests` (lines of `path[\tHeader: value]...`, see cycle.lua)."""
+    listing = Path(tempfile.mkstemp(prefix="packyard-bench-", suffix=".txt")[1])
+    listing.write_text("\n".join(requests) + "\n")
+    try:
+        return wrk(url, seconds=seconds, connections=connections, script=BENCH / "cycle.lua", script_args=[str(listing)])
+    finally:
+        listing.unlink()
 
 
 def _ms(text: str) -> float:

@@ -1,0 +1,144 @@
+"""The read targets of issue #9: the app (2 workers, cold and warm) beside a bare FastAPI route
+serving the same bytes, and the nginx front beside nginx serving the same files with a plain static
+configuration — all in the same run, wrk -t2 -c32 cycling over every project URL (cycle.lua).
+
+    python bench/front_reads.py [--projects 1000] [--gems 300] [--seconds 5] [--in-process]
+
+Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_REDIS_URL (as for the
+tests) to measure PostgreSQL + Redis. `--in-process` fills the PyPI projects through the app's upload
+handler inside this process (for 10,000); otherwise through the real upload endpoint over HTTP.
+
+Targets (bench/README.md): app >= 1.5x the FastAPI route on every path, cold and warm, p99 < 10 ms;
+front >= 0.8x plain static nginx; req/s at 10,000 projects within 20% of 1,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+
+import httpx
+
+from _harness import (
+    PIP_ACCEPT,
+    populate_pypi,
+    populate_pypi_in_process,
+    populate_rubygems,
+    restart,
+    start,
+    start_front,
+    start_reference,
+    start_static_nginx,
+    stop_process,
+    tempdir,
+    wrk_cycle,
+)
+
+
+def cases(public, projects: list[str], gems: list[str]) -> list[tuple[str, list[str], list[str]]]:
+    """(label, requests to the app/front/reference, requests to plain static nginx)."""
+    versions_size = (public / "rubygems" / "versions").stat().st_size
+    tail = f"Range: bytes={versions_size - 1}-"
+
+    def etag(relative: str) -> str:
+        return (public.parent / "public-etags" / f"{relative}.etag").read_text()
+
+    return [
+        ("pypi project pages (JSON)", [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}" for p in projects],
+         [f"/pypi/simple/{p}/index.json" for p in projects]),
+        ("pypi project pages (HTML)", [f"/pypi/simple/{p}/\tAccept: text/html" for p in projects],
+         [f"/pypi/simple/{p}/index.html" for p in projects]),
+        ("pypi project pages 304", [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}\tIf-None-Match: "
+                                     + etag(f"pypi/simple/{p}/index.json") for p in projects],
+         [f"/pypi/simple/{p}/index.json" for p in projects]),
+        ("pypi root listing (JSON)", [f"/pypi/simple/\tAccept: {PIP_ACCEPT}"], ["/pypi/simple/index.json"]),
+        ("rubygems /info/<gem>", [f"/rubygems/info/{g}" for g in gems], [f"/rubygems/info/{g}" for g in gems]),
+        ("rubygems /versions", ["/rubygems/versions"], ["/rubygems/versions"]),
+        ("rubygems /versions Range tail", [f"/rubygems/versions\t{tail}"], [f"/rubygems/versions\t{tail}"]),
+    ]
+
+
+def static_304(url: str, requests: list[str]) -> list[str]:
+    """Plain nginx's own validators for the same files (its mtime-size ETag)."""
+    with httpx.Client() as client:
+        return [f"{r}\tIf-None-Match: {client.head(url + r).headers['etag']}" for r in requests]
+
+
+def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
+    workdir = tempdir()
+    server = start(workdir, workers=2)
+    started = time.monotonic()
+    try:
+        if in_process:
+            populate_pypi_in_process(server, 0, size, workdir)
+        else:
+            populate_pypi(server, size, workdir)
+        populate_rubygems(server, gem_count, workdir)
+        fill_seconds = time.monotonic() - started
+        public = server.data_dir / "public"
+        if not (public / "pypi" / "simple" / "index.json").exists():
+            raise SystemExit(f"the app wrote no public files under {public}: nothing for nginx to serve")
+        projects = [f"bench-p-{i}" for i in range(size)]
+        gems = [f"bench{i}" for i in range(gem_count)]
+        reference, reference_url = start_reference(public)
+        static = start_static_nginx(public, workdir / "nginx-static")
+        front = start_front(server, workdir / "nginx-front")
+        results = {}
+        try:
+            for label, requests, static_requests in cases(public, projects, gems):
+                if label.endswith("304"):
+                    static_requests = static_304(static.url, static_requests)
+                server = restart(server)
+                front.stop()
+                front = start_front(server, workdir / "nginx-front")
+                row = {"app cold": wrk_cycle(server.url, requests, seconds),
+                       "app warm": wrk_cycle(server.url, requests, seconds),
+                       "fastapi": wrk_cycle(reference_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
+                       "front": wrk_cycle(front.url, requests, seconds),
+                       "static": wrk_cycle(static.url, static_requests, seconds)}
+                results[label] = row
+                print(f"  {label}: " + ", ".join(f"{k} {v['rps']:.0f}/s p99 {v['p99_ms']:.1f}ms"
+                                                  + (f" ({v['errors']:.0f} errors)" if v["errors"] else "")
+                                                  for k, v in row.items()), flush=True)
+        finally:
+            front.stop()
+            static.stop()
+            stop_process(reference)
+        return {"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results}
+    finally:
+        server.stop()
+        server.backend.drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(run: dict) -> None:
+    print(f"\n{run['size']} projects, {run['gems']} gems (filled in {run['fill_seconds']} s)")
+    print(f"{'path':32}{'app cold':>10}{'app warm':>10}{'FastAPI':>10}{'cold/FA':>8}{'warm/FA':>8}"
+          f"{'p99 c/w ms':>13}{'front':>9}{'static':>9}{'fr/st':>7}")
+    for label, row in run["results"].items():
+        cold, warm, ref, front, static = (row[k] for k in ("app cold", "app warm", "fastapi", "front", "static"))
+        print(f"{label:32}{cold['rps']:>10.0f}{warm['rps']:>10.0f}{ref['rps']:>10.0f}"
+              f"{cold['rps'] / ref['rps']:>8.2f}{warm['rps'] / ref['rps']:>8.2f}"
+              f"{cold['p99_ms']:>7.1f}/{warm['p99_ms']:<5.1f}{front['rps']:>9.0f}{static['rps']:>9.0f}"
+              f"{front['rps'] / static['rps']:>7.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--gems", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    run = measure(args.projects, args.gems, args.seconds, args.in_process)
+    report(run)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(run, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Fixtures for the nginx front: a real `packyard serve` with a real nginx in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support.nginx import RunningNginx, start_nginx
+from tests.support.server import RunningServer, start_server
+
+
+@dataclass
+class Front:
+    app: RunningServer
+    nginx: RunningNginx
+
+    @property
+    def url(self) -> str:
+        return self.nginx.url
+
+    def app_log_mark(self) -> int:
+        return len(self.app.log())
+
+    def app_saw(self, method: str, path: str, since: int = 0) -> bool:
+        """Whether the app's access log has a request for exactly `path` after `since` (an `app_log_mark()`);
+        uvicorn logs `"GET /path HTTP/1.1"`."""
+        return f'"{method} {path} HTTP/1.1"' in self.app.log()[since:]
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    app = start_server(tmp_path_factory.mktemp("app"))
+    try:
+        nginx = start_nginx(app, tmp_path_factory.mktemp("nginx"))
+    except BaseException:
+        app.stop()
+        app.backend.drop()
+        raise
+    yield Front(app, nginx)
+    nginx.stop()
+    app.stop()
+    app.backend.drop()

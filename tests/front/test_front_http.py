@@ -1,0 +1,162 @@
+"""The nginx front answers public reads from disk exactly as the app would, header by header, and
+sends everything else to the app."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.front.public_layout import PIP_ACCEPT, mirror_public
+from tests.pypi.pypi_clients import http_upload
+from tests.pypi.pypi_dists import build_sdist, build_wheel
+from tests.rubygems.conftest import push
+from tests.rubygems.gemtools import craft_gem
+
+UV_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+COMPARED = ("content-type", "etag", "cache-control", "vary", "accept-ranges", "content-range", "content-length")
+WHEEL = "front_demo-1.0-py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def published(front, tmp_path_factory):
+    """A public project (wheel + sdist) and a public gem, written out as the layout says."""
+    out = tmp_path_factory.mktemp("dists")
+    token = front.app.mint_token("pypi:package:*:write", "rubygems:gem:*:write", user="frontier")
+    for path in (build_wheel(out, "front-demo", "1.0"), build_sdist(out, "front-demo", "1.0")):
+        assert http_upload(front.app.url, token, path, "front-demo", "1.0").status_code == 200
+    assert push(front.app.url, token, craft_gem("frontgem", "1.0.0")).status_code == 200
+    mirror_public(front.app)
+    return token
+
+
+def both(front, path: str, headers: dict[str, str] | None = None, method: str = "GET"):
+    """The same request to the app and through nginx."""
+    direct = httpx.request(method, front.app.url + path, headers=headers or {})
+    proxied = httpx.request(method, front.url + path, headers=headers or {})
+    return direct, proxied
+
+
+def assert_same_answer(direct: httpx.Response, proxied: httpx.Response) -> None:
+    assert proxied.status_code == direct.status_code, (proxied.status_code, direct.status_code, proxied.text)
+    for name in COMPARED:
+        if direct.status_code == 304 and name in ("content-type", "content-length"):
+            continue
+        assert proxied.headers.get(name) == direct.headers.get(name), (name, dict(proxied.headers), dict(direct.headers))
+    assert proxied.content == direct.content
+
+
+def served_by_nginx(front, method: str, path: str) -> bool:
+    answered = front.nginx.answered_itself(method, path)
+    assert answered, f"nginx did not log {method} {path}"
+    return answered[-1]
+
+
+PUBLIC_READS = [
+    ("/pypi/simple/", {"Accept": PIP_ACCEPT}),
+    ("/pypi/simple/", {"Accept": BROWSER_ACCEPT}),
+    ("/pypi/simple/front-demo/", {"Accept": PIP_ACCEPT}),
+    ("/pypi/simple/front-demo/", {"Accept": UV_ACCEPT}),
+    ("/pypi/simple/front-demo/", {"Accept": "application/vnd.pypi.simple.v1+json"}),
+    ("/pypi/simple/front-demo/", {"Accept": BROWSER_ACCEPT}),
+    ("/pypi/simple/front-demo/", {"Accept": "*/*"}),
+    ("/pypi/simple/front-demo/", {}),
+    (f"/pypi/files/front-demo/{WHEEL}", {}),
+    (f"/pypi/files/front-demo/{WHEEL}", {"Range": "bytes=10-99"}),
+    ("/pypi/files/front-demo/front_demo-1.0.tar.gz", {}),
+    (f"/pypi/files/front-demo/{WHEEL}.metadata", {}),
+    ("/rubygems/versions", {}),
+    ("/rubygems/versions", {"Range": "bytes=20-"}),
+    ("/rubygems/names", {}),
+    ("/rubygems/info/frontgem", {}),
+    ("/rubygems/specs.4.8.gz", {}),
+    ("/rubygems/latest_specs.4.8.gz", {}),
+    ("/rubygems/prerelease_specs.4.8.gz", {}),
+    ("/rubygems/quick/Marshal.4.8/frontgem-1.0.0.gemspec.rz", {}),
+    ("/rubygems/gems/frontgem-1.0.0.gem", {}),
+    ("/rubygems/gems/frontgem-1.0.0.gem", {"Range": "bytes=0-511"}),
+]
+
+
+@pytest.mark.parametrize(("path", "headers"), PUBLIC_READS, ids=[f"{p} {h}" for p, h in PUBLIC_READS])
+def test_public_reads_come_from_disk_with_the_apps_headers(front, published, path, headers) -> None:
+    direct, proxied = both(front, path, headers)
+    assert direct.status_code in (200, 206)
+    assert_same_answer(direct, proxied)
+    assert served_by_nginx(front, "GET", path)
+    head_direct, head_proxied = both(front, path, headers, method="HEAD")
+    assert_same_answer(head_direct, head_proxied)
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/pypi/simple/front-demo/", PIP_ACCEPT),
+        ("/pypi/simple/front-demo/", "text/html"),
+        ("/pypi/simple/", PIP_ACCEPT),
+        (f"/pypi/files/front-demo/{WHEEL}", None),
+        (f"/pypi/files/front-demo/{WHEEL}.metadata", None),
+        ("/rubygems/versions", None),
+        ("/rubygems/info/frontgem", None),
+        ("/rubygems/gems/frontgem-1.0.0.gem", None),
+    ],
+)
+def test_revalidation_answers_304_with_the_apps_etag(front, published, path, accept) -> None:
+    accept_header = {"Accept": accept} if accept else {}
+    etag = httpx.get(front.app.url + path, headers=accept_header).headers["etag"]
+    for validator in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        direct, proxied = both(front, path, {**accept_header, "If-None-Match": validator})
+        assert direct.status_code == 304
+        assert_same_answer(direct, proxied)
+        assert served_by_nginx(front, "GET", path)
+    stale = httpx.get(front.url + path, headers={**accept_header, "If-None-Match": '"stale"'})
+    assert stale.status_code == 200 and stale.headers["etag"] == etag
+
+
+def test_nginx_never_sends_its_own_etag_or_last_modified(front, published) -> None:
+    versions = httpx.get(front.url + "/rubygems/versions")
+    import hashlib
+
+    assert versions.headers["etag"] == '"' + hashlib.md5(versions.content).hexdigest() + '"'  # bundler 2.3 checks it
+    assert "last-modified" not in versions.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/pypi/simple/front-demo/?format=application/vnd.pypi.simple.v1+json", {}),
+        ("/pypi/simple/front-demo/", {"Accept": "application/vnd.pypi.simple.v1+html"}),
+        ("/pypi/simple/front-demo/", {"Accept": "application/json"}),  # 406, with the app's message
+        ("/pypi/simple/front-demo/", {"Accept": "application/vnd.pypi.simple.v1+json, text/html"}),  # a tie: HTML
+        ("/pypi/simple/Front_Demo/", {}),  # not normalized: the app redirects
+        ("/pypi/simple/front-demo", {}),
+        ("/rubygems/versions", {"Range": "bytes=100000-"}),  # past the end: the full body with 200
+        ("/rubygems/versions", {"Range": "bytes=0-"}),  # the whole body: 200
+        ("/rubygems/versions", {"Range": "bytes=-5"}),
+        ("/pypi/simple/front-demo/", {"Accept": PIP_ACCEPT, "Authorization": "Bearer not-a-token"}),
+        ("/rubygems/info/frontgem", {"Authorization": "not-a-token"}),
+        ("/pypi/simple/nothing-here/", {"Accept": PIP_ACCEPT}),
+        ("/rubygems/info/nothing-here", {}),
+    ],
+)
+def test_the_app_answers_what_nginx_cannot(front, published, path, headers) -> None:
+    direct, proxied = both(front, path, headers)
+    assert_same_answer(direct, proxied)
+    assert front.nginx.answered_itself("GET", path)[-1] is False
+
+
+def test_the_app_builds_its_links_for_the_front(front, published) -> None:
+    """nginx passes the client's Host on, so absolute URLs the app writes point at the front."""
+    document = httpx.get(front.url + "/pypi/pypi/front-demo/json").json()
+    assert document["urls"] and all(url["url"].startswith(front.url + "/pypi/files/") for url in document["urls"])
+    assert front.nginx.answered_itself("GET", "/pypi/pypi/front-demo/json") == [False]
+
+
+def test_writes_go_to_the_app(front, published, tmp_path) -> None:
+    wheel = build_wheel(tmp_path, "front-demo", "2.0")
+    response = http_upload(front.url, published, wheel, "front-demo", "2.0")
+    assert response.status_code == 200, response.text
+    assert front.nginx.answered_itself("POST", "/pypi/legacy/") == [False]
+    refused = http_upload(front.url, None, wheel, "front-demo", "2.1")
+    assert refused.status_code == 403
+    assert "Upload with a packyard token" in refused.reason_phrase  # twine shows only the status line

@@ -1,0 +1,148 @@
+"""Start a real nginx (Debian's package, with the njs module) in front of a real `packyard serve`,
+configured from the templates shipped in deploy/nginx/, on a free port, with its own prefix, pid
+and log files in a temp dir — never the system nginx."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import RunningServer, free_port
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
+NJS_MODULE = Path("/usr/lib/nginx/modules/ngx_http_js_module.so")
+
+# Who answered: "-" in $upstream_addr means nginx served the file itself.
+_LOG_FORMAT = 'log_format packyard_front "$request_method $request_uri $status upstream=$upstream_addr";'
+
+_MAIN_CONF = """\
+load_module {njs_module};
+{user}
+daemon off;
+worker_processes {workers};
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log notice;
+events {{ worker_connections 1024; }}
+http {{
+    {log_format}
+    access_log {access_log};
+    client_body_temp_path {prefix}/temp/body;
+    proxy_temp_path {prefix}/temp/proxy;
+    fastcgi_temp_path {prefix}/temp/fastcgi;
+    uwsgi_temp_path {prefix}/temp/uwsgi;
+    scgi_temp_path {prefix}/temp/scgi;
+{http}
+}}
+"""
+
+_FRONT = """\
+    include packyard-http.conf;
+    server {{
+        listen 127.0.0.1:{port};
+        include packyard-locations.conf;
+    }}
+"""
+
+
+def _worker_user() -> str:
+    """Workers run as the test's own user: the test data dirs (pytest's tmp dirs) are private to it."""
+    if os.geteuid() != 0:
+        return ""  # an unprivileged master cannot switch users; its workers are already this user
+    return "user root root;"
+
+
+def render(template: Path, data_dir: Path, app_address: str) -> str:
+    """What an operator gets from `envsubst '${PACKYARD_DATA_DIR} ${PACKYARD_APP}' < template`."""
+    text = template.read_text()
+    return text.replace("${PACKYARD_DATA_DIR}", str(data_dir)).replace("${PACKYARD_APP}", app_address)
+
+
+def require_nginx() -> str:
+    """The nginx binary; in CI a missing nginx or njs module fails the test instead of skipping it."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary and NJS_MODULE.exists():
+        return binary
+    message = "nginx and its njs module are required (apt-get install nginx libnginx-mod-http-js)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass
+class RunningNginx:
+    url: str
+    port: int
+    prefix: Path
+    process: subprocess.Popen
+
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "logs" / "access.log"
+
+    def log_lines(self) -> list[str]:
+        return self.access_log.read_text().splitlines() if self.access_log.exists() else []
+
+    def answered_itself(self, method: str, uri: str) -> list[bool]:
+        """For each logged request `method uri`: True if nginx served it from disk, False if proxied."""
+        lines = [line for line in self.log_lines() if line.startswith(f"{method} {uri} ")]
+        return [line.endswith("upstream=-") for line in lines]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+
+def start_nginx(app: RunningServer, prefix: Path, *, workers: int = 1, access_log: bool = True) -> RunningNginx:
+    """nginx on a free port serving `app.data_dir`/public and proxying the rest to `app`."""
+    conf = prefix / "conf"
+    (conf / "njs").mkdir(parents=True, exist_ok=True)
+    address = f"127.0.0.1:{app.port}"
+    for name in ("packyard-http.conf", "packyard-locations.conf"):
+        (conf / name).write_text(render(DEPLOY / f"{name}.template", app.data_dir, address))
+    shutil.copy(DEPLOY / "packyard.js", conf / "njs" / "packyard.js")
+    return launch_nginx(prefix, lambda port: _FRONT.format(port=port), workers=workers, access_log=access_log)
+
+
+def launch_nginx(prefix: Path, http_block, *, workers: int = 1, access_log: bool = True) -> RunningNginx:
+    """Start nginx with its own prefix, logs and temp dirs; `http_block(port)` is the inside of `http { }`."""
+    binary = require_nginx()
+    conf = prefix / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (prefix / "logs").mkdir(exist_ok=True)
+    (prefix / "temp").mkdir(exist_ok=True)
+    port = free_port()
+    (conf / "nginx.conf").write_text(_MAIN_CONF.format(
+        njs_module=NJS_MODULE, user=_worker_user(), workers=workers, prefix=prefix, log_format=_LOG_FORMAT,
+        access_log=f"{prefix}/logs/access.log packyard_front" if access_log else "off", http=http_block(port),
+    ))
+    args = [binary, "-p", str(prefix), "-c", str(conf / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")]
+    checked = subprocess.run([*args, "-t"], capture_output=True, text=True)
+    if checked.returncode != 0:
+        raise RuntimeError(f"nginx refused the rendered configuration:\n{checked.stderr}")
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    running = RunningNginx(url, port, prefix, process)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
+        try:
+            httpx.get(url + "/", timeout=2)
+            return running
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    running.stop()
+    raise RuntimeError("nginx did not start listening")
