@@ -42,13 +42,6 @@ class ObjectStore:
         paginator = self.client().get_paginator("list_objects_v2")
         return sorted(item["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for item in page.get("Contents", []))
 
-
-def new_bucket(endpoint: str) -> ObjectStore:
-    os.environ.update(CREDENTIALS)  # this process's own boto3 clients (in-process registries, listings)
-    store = ObjectStore(endpoint, f"packyard-{uuid.uuid4().hex[:12]}")
-    store.client().create_bucket(Bucket=store.bucket)
-    return store
-
     def backdate(self, key: str, by: timedelta) -> None:
         """Make an object's LastModified older. S3 offers no way; moto's server runs in this
         process, so the test reaches into its store (the stand-in for waiting `by`)."""
@@ -56,6 +49,13 @@ def new_bucket(endpoint: str) -> ObjectStore:
         from moto.s3.models import s3_backends
 
         s3_backends[DEFAULT_ACCOUNT_ID]["global"].get_bucket(self.bucket).keys[key].last_modified -= by
+
+
+def new_bucket(endpoint: str) -> ObjectStore:
+    os.environ.update(CREDENTIALS)  # this process's own boto3 clients (in-process registries, listings)
+    store = ObjectStore(endpoint, f"packyard-{uuid.uuid4().hex[:12]}")
+    store.client().create_bucket(Bucket=store.bucket)
+    return store
 
 
 @contextmanager
