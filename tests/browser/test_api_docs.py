@@ -35,3 +35,17 @@ def test_redoc_lists_the_management_endpoints(server, offline_browser, tmp_path)
     screenshot = tmp_path / "redoc.png"
     page.screenshot(path=screenshot)
     print(f"screenshot of /redoc: {screenshot}")
+
+
+def test_swagger_ui_try_it_out_calls_packyard(server, offline_browser):
+    """The page's Content-Security-Policy still lets Swagger UI call the API it documents."""
+    page = offline_browser.open(server.url + "/docs")
+    operation = page.locator("#operations-health-healthz_healthz_get")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    live = operation.locator(".live-responses-table tr.response")
+    live.wait_for()
+    assert live.locator(".response-col_status").inner_text().strip() == "200"
+    assert '"status": "ok"' in live.locator(".response-col_description").inner_text()
+    assert ("fetch", server.url + "/healthz") in offline_browser.requests
