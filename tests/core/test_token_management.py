@@ -88,6 +88,21 @@ def test_a_token_mints_only_within_its_scopes_and_manages_what_it_minted(server)
     assert httpx.get(server.url + API, headers=_bearer(parent)).status_code == 200
 
 
+def test_revoking_a_token_revokes_what_it_minted(server):
+    leaked = server.mint_token("rubygems:gem:*:write", user="ivy", name="leaked")
+    child = _mint(server, leaked, "rubygems:gem:*:read").json()
+    grandchild = _mint(server, child["token"], "rubygems:gem:x:read").json()
+    sibling = server.mint_token("rubygems:gem:*:read", user="ivy", name="unrelated")
+    [leaked_id] = _ids(server, leaked) - {child["id"], grandchild["id"]}
+
+    revoked = httpx.delete(server.url + f"{API}/{leaked_id}", headers=_bearer(leaked))
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    for secret in (leaked, child["token"], grandchild["token"]):
+        response = httpx.get(server.url + API, headers=_bearer(secret))
+        assert response.status_code == 401 and "revoked" in response.json()["detail"]
+    assert httpx.get(server.url + API, headers=_bearer(sibling)).status_code == 200
+
+
 def test_a_minted_token_never_outlives_its_creator(server, admin):
     soon = datetime.now(timezone.utc) + timedelta(days=1)
     parent = _mint(server, admin[0], "rubygems:gem:*:write", expires_at=soon.isoformat())

@@ -72,8 +72,13 @@ def check_blob(registry: Registry, blob: ReferencedBlob) -> str | None:
 
 
 def document_problems(registry: Registry) -> Iterator[str]:
-    """Every adapter's stored documents against a fresh render, each problem prefixed by its ecosystem."""
+    """Every adapter's stored documents against a fresh render, each problem prefixed by its ecosystem.
+
+    Each adapter reads one snapshot, so a change committing meanwhile is never half seen (SQLite's
+    read transactions are snapshots already; PostgreSQL needs REPEATABLE READ for that)."""
     for ecosystem, adapter in registry.adapters.items():
         with registry.db.read() as session:
+            if not registry.db.is_sqlite:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             for problem in adapter.check_documents(session, registry):
                 yield f"{ecosystem}: {problem}"

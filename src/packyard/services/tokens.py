@@ -3,7 +3,7 @@
 Who manages which token (list, revoke): an `admin` identity every token; a user signed in with
 their password every token of that user; any other token itself and the tokens it minted, and
 theirs, transitively (`Token.created_by_id`). Every other token id is "not found", so a token
-learns nothing about tokens it does not manage. The CLI is the operator's tool: no identity, all rights.
+learns nothing about tokens it does not manage. Revoking a token revokes the tokens it minted. The CLI is the operator's tool: no identity, all rights.
 """
 
 from __future__ import annotations
@@ -103,15 +103,20 @@ def mint_for_user_name(registry: Registry, user_name: str, name: str, scopes: li
         return mint(registry, session, user, name, scopes, expires_at)
 
 
+def _lineage(token_id: int) -> ColumnElement[bool]:
+    """Token `token_id` and every token it minted, transitively (a recursive CTE)."""
+    lineage = select(Token.id).where(Token.id == token_id).cte("lineage", recursive=True)
+    lineage = lineage.union_all(select(Token.id).where(Token.created_by_id == lineage.c.id))
+    return Token.id.in_(select(lineage.c.id))
+
+
 def managed_by(identity: Identity | None) -> ColumnElement[bool] | None:
     """The tokens `identity` may list and revoke, as a SQL condition on Token (None: all)."""
     if identity is None or identity.is_admin:
         return None
     if identity.by_password or identity.token is None:
         return Token.user_id == identity.user.id
-    lineage = select(Token.id).where(Token.id == identity.token.id).cte("lineage", recursive=True)
-    lineage = lineage.union_all(select(Token.id).where(Token.created_by_id == lineage.c.id))
-    return Token.id.in_(select(lineage.c.id))
+    return _lineage(identity.token.id)
 
 
 def list_tokens(registry: Registry, user_name: str | None = None, by: Identity | None = None) -> list[tuple[Token, str]]:
@@ -135,8 +140,13 @@ def revoke(registry: Registry, token_id: int, by: Identity | None = None, remote
             raise NotFound(f"No token with id {token_id}: 'packyard token list' shows the ids.")
         if token is None:
             raise NotFound(f"No token with id {token_id} that you manage: a token manages only itself and the tokens it created.")
-        if token.revoked_at is None:
-            token.revoked_at = registry.clock.now()
-            session.add(token)
-            audit.record(session, token.revoked_at, "token.revoke", by, remote_addr, detail={"token_id": token_id})
+        # Revoking a token revokes what it minted too: a leaked token's offspring die with it.
+        now = registry.clock.now()
+        revoked = []
+        for live in session.exec(select(Token).where(_lineage(token_id), Token.revoked_at.is_(None)).order_by(Token.id)):
+            live.revoked_at = now
+            session.add(live)
+            revoked.append(live.id)
+        if revoked:
+            audit.record(session, now, "token.revoke", by, remote_addr, detail={"token_id": token_id, "revoked": revoked})
         return token
