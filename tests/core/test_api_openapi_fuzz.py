@@ -29,7 +29,7 @@ def test_no_generated_request_gets_a_server_error(server, tmp_path):
     wheel = build_wheel(tmp_path, "fuzz-pkg", "1.0")
     assert http_upload(server.url, admin, wheel, "fuzz-pkg", "1.0").status_code == 200
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
-    admin_id = next(t["id"] for t in schema_client_tokens(server, admin) if t["user"] == "root")
+    admin_id = next(t["id"] for t in _tokens(server, admin) if t["user"] == "root")
 
     def keeps_admin(case) -> bool:  # revoking the admin token would leave the rest of the run unauthenticated
         return not (case.method == "DELETE" and case.path_parameters and case.path_parameters.get("token_id") == admin_id)
@@ -61,5 +61,5 @@ def test_no_generated_request_gets_a_server_error(server, tmp_path):
     assert sum(200 <= s < 300 for s in statuses) >= 20 and sum(400 <= s < 500 for s in statuses) >= 20, statuses
 
 
-def schema_client_tokens(server, admin: str) -> list[dict]:
+def _tokens(server, admin: str) -> list[dict]:
     return httpx.get(f"{server.url}/api/v1/tokens", headers={"Authorization": f"Bearer {admin}"}).json()
