@@ -223,7 +223,8 @@ def _sdist_metadata(path: Path, dist: DistFilename) -> bytes:
     found: bytes | None = None
     try:
         with tarfile.open(path, mode="r:gz") as archive:
-            for member in archive:
+            while (member := archive.next()) is not None:
+                archive.members.clear()  # tarfile keeps every member read; millions of tiny ones would pile up
                 _check_sdist_member(member)
                 if member.name not in (wanted, f"./{wanted}"):
                     continue

@@ -190,7 +190,8 @@ def _check_data_files(stream) -> None:
     """Refuse files of ``data.tar.gz`` that ``gem install`` would refuse to unpack."""
     try:
         with tarfile.open(fileobj=stream, mode="r|gz") as files:
-            for entry in files:
+            while (entry := files.next()) is not None:
+                files.members.clear()  # tarfile keeps every member read; millions of tiny ones would pile up
                 if _climbs_out(entry.name):
                     raise InvalidGem(
                         f"data.tar.gz: the file {entry.name!r} would be installed outside the gem's folder "

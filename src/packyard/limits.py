@@ -24,6 +24,11 @@ REASON_LENGTH = 1000  # yank reasons, status reasons
 TOKEN_NAME_LENGTH = 200
 USER_NAME_LENGTH = 100
 
+# Row ids are INTEGER columns on PostgreSQL; a larger number cannot name a row.
+MAX_ROW_ID = 2**31 - 1
+# Page numbers of listings: beyond this the offset is absurd (and PostgreSQL's BIGINT would overflow).
+MAX_PAGE = 1_000_000
+
 # Default limits of an ecosystem: names used in practice stay well under 100 characters.
 DEFAULT_MAX_NAME_LENGTH = 100
 DEFAULT_MAX_VERSION_LENGTH = 64

@@ -20,6 +20,7 @@ from packyard.documents.files import DocumentFiles
 from packyard.documents.redis_copies import RedisDocuments
 from packyard.documents.store import DocumentStore
 from packyard.errors import Forbidden, NotFound, Unauthorized
+from packyard.limits import unstorable_reason
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
 from packyard.redis_guard import GuardedRedis
@@ -85,6 +86,8 @@ class Registry:
         return Identity(user=user, token=token, scopes=scopes)
 
     def authenticate_password(self, username: str, password: str) -> User:
+        if unstorable_reason(username) is not None:  # no user can be named so; PostgreSQL could not even compare
+            raise Unauthorized("Invalid user name or password.")
         with self.db.read() as session:
             user = session.exec(select(User).where(User.name == username)).first()
         if user is None or not verify_password(password, user.password_hash):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlmodel import select
 
+from packyard import limits
 from packyard.api.deps import AdminDep, RegistryDep
 from packyard.models import AuditEvent
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 def audit_events(
     registry: RegistryDep,
     _admin: AdminDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=limits.MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
     ecosystem: str | None = None,
     package: str | None = None,

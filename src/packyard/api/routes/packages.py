@@ -20,7 +20,7 @@ from packyard.services.packages import count_packages, get_package, list_artifac
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 
-Page = Annotated[int, Query(ge=1, description="1-based page number")]
+Page = Annotated[int, Query(ge=1, le=limits.MAX_PAGE, description="1-based page number")]
 PerPage = Annotated[int, Query(ge=1, le=500)]
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from packyard import limits
 from packyard.api.deps import RegistryDep, RemoteAddrDep, TokenManagerDep
+from packyard.errors import NotFound
 from packyard.limits import StorableStr
 from packyard.models import Token, User
 from packyard.services import tokens as token_service
@@ -74,6 +75,8 @@ def list_tokens(registry: RegistryDep, identity: TokenManagerDep) -> list[dict]:
 @router.delete("/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: int, registry: RegistryDep, identity: TokenManagerDep, addr: RemoteAddrDep) -> dict:
     """Revoke a token the caller manages; any other id answers 404."""
+    if not 1 <= token_id <= limits.MAX_ROW_ID:  # no row can have it (PostgreSQL would refuse the number)
+        raise NotFound(f"No token with id {token_id}.")
     token = token_service.revoke(registry, token_id, by=identity, remote_addr=addr)
     with registry.db.read() as session:
         user = session.get(User, token.user_id)
