@@ -15,7 +15,7 @@ from packyard.cache.redis import redis_prefix
 from packyard.clock import Clock
 from packyard.config import Settings
 from packyard.db import Database
-from packyard.errors import Forbidden, NotFound, Unauthorized
+from packyard.errors import Forbidden, InsufficientStorage, NotFound, ServiceUnavailable, Unauthorized
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
 from packyard.redis_guard import GuardedRedis
@@ -67,13 +67,20 @@ class Registry:
         if token.expires_at is not None and token.expires_at <= now:
             raise Unauthorized(f"Token '{token.name}' expired at {token.expires_at.isoformat()}: create a new one.")
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+            self._note_use(token, now)
+        scopes = [parse_scope(s, self.scope_rules) for s in token.scopes if _known(s, self.scope_rules)]
+        return Identity(user=user, token=token, scopes=scopes)
+
+    def _note_use(self, token: Token, now) -> None:
+        """Best effort: a busy or full database must not fail the request the token was sent with."""
+        try:
             with self.db.write() as session:
                 fresh = session.get(Token, token.id)
                 if fresh is not None:
                     fresh.last_used_at = now
                     session.add(fresh)
-        scopes = [parse_scope(s, self.scope_rules) for s in token.scopes if _known(s, self.scope_rules)]
-        return Identity(user=user, token=token, scopes=scopes)
+        except (ServiceUnavailable, InsufficientStorage):
+            pass
 
     def authenticate_password(self, username: str, password: str) -> User:
         with self.db.read() as session:
