@@ -1,5 +1,6 @@
-"""The embedded default's SQLite under pressure, for real: a write lock not granted within the wait
-limit is a 503 (busy), a full disk under the database a 507, and both leave the database usable."""
+"""The database under pressure, for real: a write lock not granted within the wait limit is a 503
+(busy) — SQLite's, and in the PostgreSQL pass the advisory lock — and a full disk under SQLite a
+507; each leaves the database usable."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from packyard.db import Database
 from packyard.errors import InsufficientStorage, ServiceUnavailable
 from tests.faults.faultkit import fill, small_disk
+from tests.support.backends import TEST_DATABASE_URL, new_backend
 
 
 def test_a_write_lock_held_too_long_is_a_503_busy_and_then_granted(tmp_path):
@@ -49,3 +51,23 @@ def test_a_full_disk_under_sqlite_is_a_507_and_writes_resume_when_space_is_freed
         with db.read() as session:
             assert session.execute(text("SELECT body FROM item")).scalars().all() == ["stored"]
         db.dispose()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL's lock timeout: runs in the PostgreSQL pass")
+def test_postgres_write_lock_held_too_long_is_a_503_busy_and_then_granted():
+    backend = new_backend()
+    db = Database(backend.database_url, wait_seconds=0.5)
+    holder = Database(backend.database_url)
+    try:
+        with holder.write(lock="pypi") as held:
+            held.execute(text("SELECT 1"))
+            with pytest.raises(ServiceUnavailable, match="busy"), db.write(lock="pypi") as session:
+                session.execute(text("SELECT 1"))
+            with db.write(lock="rubygems") as session:  # other ecosystems do not wait
+                assert session.execute(text("SELECT 1")).scalar() == 1
+        with db.write(lock="pypi") as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        db.dispose()
+        holder.dispose()
+        backend.drop()
