@@ -5,9 +5,11 @@ stored before the write transaction, outside the ecosystem's write lock.
 
 Runs a server on S3-compatible storage (moto's server, its own process on 127.0.0.1), measures the
 latency of small publishes of another package when idle, then while a large upload's PUT to the
-object store is in progress. As a control it measures small gem pushes the same way: they take
-another ecosystem's lock, so any delay they share with the PyPI publishes is contention for the
-CPU and the disk (the PUT itself, moto receiving it), not the write lock.
+object store is in progress. As controls it measures small gem pushes the same way (another
+ecosystem's lock on PostgreSQL; on SQLite every write shares one lock) and `GET /healthz` (no lock,
+no database): a delay the PyPI publishes share with them is contention for the CPU and the disk on
+this machine (the PUT itself, moto receiving it), not the write lock. Set PACKYARD_TEST_DATABASE_URL
+(and PACKYARD_TEST_REDIS_URL) to run on PostgreSQL, as the tests do.
 
 Target (bench/README.md): a 1 GiB upload to S3-compatible storage in progress does not delay a
 small publish of another package in the same ecosystem by more than 50 ms (median and p90 of the
@@ -96,6 +98,12 @@ def small_push_ms(server, token: str, counter: list[int]) -> float:
     return elapsed
 
 
+def health_ms(server) -> float:
+    started = time.perf_counter()
+    httpx.get(server.url + "/healthz", timeout=3600).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=1024)
@@ -115,11 +123,13 @@ def main() -> None:
         counter = [0]
         idle: list[float] = []
         idle_gems: list[float] = []
+        idle_health: list[float] = []
         for attempt in range(35):
-            pypi, gem = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter)
+            pypi, gem, health = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter), health_ms(server)
             if attempt >= 5:  # the first ones warm up
                 idle.append(pypi)
                 idle_gems.append(gem)
+                idle_health.append(health)
 
         big = big_wheel(workdir, args.megabytes)
         result: dict = {}
@@ -129,9 +139,11 @@ def main() -> None:
         staged_at = _wait_until_staged(server.data_dir / "incoming", big.stat().st_size, thread)
         during: list[float] = []
         during_gems: list[float] = []
+        during_health: list[float] = []
         while thread.is_alive():
             during.append(small_publish_ms(server, token, wheels, counter))
             during_gems.append(small_push_ms(server, token, counter))
+            during_health.append(health_ms(server))
         thread.join()
         finished_at = time.monotonic() - started
         result["response"].raise_for_status()
@@ -142,10 +154,13 @@ def main() -> None:
         _report("small publish, during PUT", during)
         _report("control: gem push, idle", idle_gems)
         _report("control: gem push, during", during_gems)
+        _report("control: /healthz, idle", idle_health)
+        _report("control: /healthz, during", during_health)
         if during:
             for label, pick in (("median", statistics.median), ("p90", _p90)):
                 print(f"delay ({label:6s}) same ecosystem {pick(during) - pick(idle):+8.1f} ms (target <= 50 ms), "
-                      f"other ecosystem {pick(during_gems) - pick(idle_gems):+8.1f} ms")
+                      f"other ecosystem {pick(during_gems) - pick(idle_gems):+8.1f} ms, "
+                      f"/healthz {pick(during_health) - pick(idle_health):+8.1f} ms")
     finally:
         server.stop()
         server.backend.drop()
