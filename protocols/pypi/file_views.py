@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
+from packyard.byteserving import UNSATISFIABLE, etag_matches, open_file, parse_byte_range, stream_file
 
 from . import documents
 from .access import require_read
@@ -71,11 +71,13 @@ async def download(registry: Registry, request: Request, send: Send, project: st
     length = last - first + 1 if info.size else 0
     raw_headers = [(k.encode(), v.encode()) for k, v in headers]
     raw_headers.append((b"content-length", str(length).encode()))
+    body = request.method != "HEAD" and length > 0
+    opened = await open_file(lambda: registry.storage.open(info.sha256), first, length) if body else None
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    if request.method == "HEAD" or length == 0:
+    if opened is None:
         await send({"type": "http.response.body", "body": b""})
         return
-    await stream_file(send, lambda: registry.storage.open(info.sha256), first, length)
+    await stream_file(send, opened, length)
 
 
 async def metadata(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, BinaryIO, Callable
 
-from packyard.byteserving import UNSATISFIABLE, etag_matches, parse_byte_range, stream_file
+from packyard.byteserving import UNSATISFIABLE, etag_matches, open_file, parse_byte_range, stream_file
 
 from . import compact_index
 
@@ -120,6 +120,9 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation | FileRep
     length = end - start + 1 if size else 0
     headers.append((b"content-type", rep.content_type.encode()))
     headers.append((b"content-length", str(length).encode()))
+    opened = None
+    if isinstance(rep, FileRepresentation) and scope["method"] != "HEAD" and length > 0:
+        opened = await open_file(rep.open, start, length)  # before the answer starts: may raise a 503
     await send({"type": "http.response.start", "status": status, "headers": headers})
     if scope["method"] == "HEAD":
         await send({"type": "http.response.body", "body": b""})
@@ -127,7 +130,10 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation | FileRep
     if isinstance(rep, Representation):
         await send({"type": "http.response.body", "body": rep.body[start:end + 1] if status == 206 else rep.body})
         return
-    await stream_file(send, rep.open, start, length)
+    if opened is None:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await stream_file(send, opened, length)
 
 
 async def send_text(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None,

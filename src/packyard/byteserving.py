@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
 import anyio.to_thread
@@ -55,18 +56,32 @@ def parse_byte_range(header: str | None, size: int) -> tuple[int, int] | str | N
     return start, min(int(last), size - 1) if last else size - 1
 
 
-async def stream_file(send: Send, opener: Callable[[], BinaryIO], start: int, length: int) -> None:
-    """Send `length` bytes from `start` of a stored file as the response body, in chunks.
+@dataclass
+class OpenedFile:
+    handle: BinaryIO
+    first_chunk: bytes
 
-    Opening, seeking and the first read share one thread hop, so a small file costs one.
-    """
 
-    def open_and_read() -> tuple[BinaryIO, bytes]:
+async def open_file(opener: Callable[[], BinaryIO], start: int, length: int) -> OpenedFile:
+    """Open a stored file, seek to `start` and read the first chunk, in one thread hop (a small file
+    costs one). Call it before the response starts, so that storage which cannot be read (an
+    unreachable object store: ServiceUnavailable) is still answered with its own status."""
+
+    def open_and_read() -> OpenedFile:
         handle = opener()
-        handle.seek(start)
-        return handle, handle.read(min(FILE_CHUNK, length))
+        try:
+            handle.seek(start)
+            return OpenedFile(handle, handle.read(min(FILE_CHUNK, length)))
+        except BaseException:
+            handle.close()
+            raise
 
-    handle, chunk = await anyio.to_thread.run_sync(open_and_read)
+    return await anyio.to_thread.run_sync(open_and_read)
+
+
+async def stream_file(send: Send, opened: OpenedFile, length: int) -> None:
+    """Send `length` bytes of an opened file as the response body, in chunks, and close it."""
+    handle, chunk = opened.handle, opened.first_chunk
     try:
         remaining = length - len(chunk)
         while True:
