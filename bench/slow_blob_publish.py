@@ -5,7 +5,11 @@ stored before the write transaction, outside the ecosystem's write lock.
 
 Runs a server on S3-compatible storage (moto's server, its own process on 127.0.0.1), measures the
 latency of small publishes of another package when idle, then while a large upload's PUT to the
-object store is in progress.
+object store is in progress. As controls it measures small gem pushes the same way (another
+ecosystem's lock on PostgreSQL; on SQLite every write shares one lock) and `GET /healthz` (no lock,
+no database): a delay the PyPI publishes share with them is contention for the CPU and the disk on
+this machine (the PUT itself, moto receiving it), not the write lock. Set PACKYARD_TEST_DATABASE_URL
+(and PACKYARD_TEST_REDIS_URL) to run on PostgreSQL, as the tests do.
 
 Target (bench/README.md): a 1 GiB upload to S3-compatible storage in progress does not delay a
 small publish of another package in the same ecosystem by more than 50 ms (median and p90 of the
@@ -31,6 +35,7 @@ from _harness import start, tempdir
 from upload_memory import big_wheel
 
 from tests.pypi.pypi_dists import build_wheel
+from tests.rubygems.gemtools import craft_gem
 from tests.support.object_store import CREDENTIALS
 from tests.support.server import free_port
 
@@ -82,6 +87,23 @@ def small_publish_ms(server, token: str, wheels: Path, counter: list[int]) -> fl
     return elapsed
 
 
+def small_push_ms(server, token: str, counter: list[int]) -> float:
+    counter[0] += 1
+    gem = craft_gem("small-gem", f"1.{counter[0]}.0")
+    started = time.perf_counter()
+    response = httpx.post(server.url + "/rubygems/api/v1/gems", content=gem, timeout=3600,
+                          headers={"Authorization": token, "Content-Type": "application/octet-stream"})
+    elapsed = (time.perf_counter() - started) * 1000
+    response.raise_for_status()
+    return elapsed
+
+
+def health_ms(server) -> float:
+    started = time.perf_counter()
+    httpx.get(server.url + "/healthz", timeout=3600).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=1024)
@@ -95,13 +117,19 @@ def main() -> None:
         "PACKYARD_MAX_UPLOAD_BYTES": str(2 * 1024**3),
     })
     try:
-        token = server.mint_token("pypi:package:*:write", user="bench")
+        token = server.mint_token("pypi:package:*:write", "rubygems:gem:*:write", user="bench")
         wheels = workdir / "wheels"
         wheels.mkdir()
         counter = [0]
-        for _ in range(5):  # warm up
-            small_publish_ms(server, token, wheels, counter)
-        idle = [small_publish_ms(server, token, wheels, counter) for _ in range(30)]
+        idle: list[float] = []
+        idle_gems: list[float] = []
+        idle_health: list[float] = []
+        for attempt in range(35):
+            pypi, gem, health = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter), health_ms(server)
+            if attempt >= 5:  # the first ones warm up
+                idle.append(pypi)
+                idle_gems.append(gem)
+                idle_health.append(health)
 
         big = big_wheel(workdir, args.megabytes)
         result: dict = {}
@@ -109,9 +137,13 @@ def main() -> None:
         thread = threading.Thread(target=lambda: result.update(response=upload(server, token, big, "big-upload", "1.0")))
         thread.start()
         staged_at = _wait_until_staged(server.data_dir / "incoming", big.stat().st_size, thread)
-        during = []
+        during: list[float] = []
+        during_gems: list[float] = []
+        during_health: list[float] = []
         while thread.is_alive():
             during.append(small_publish_ms(server, token, wheels, counter))
+            during_gems.append(small_push_ms(server, token, counter))
+            during_health.append(health_ms(server))
         thread.join()
         finished_at = time.monotonic() - started
         result["response"].raise_for_status()
@@ -120,9 +152,15 @@ def main() -> None:
               f"received in {staged_at:.1f} s, stored and published at {finished_at:.1f} s")
         _report("small publish, idle", idle)
         _report("small publish, during PUT", during)
+        _report("control: gem push, idle", idle_gems)
+        _report("control: gem push, during", during_gems)
+        _report("control: /healthz, idle", idle_health)
+        _report("control: /healthz, during", during_health)
         if during:
             for label, pick in (("median", statistics.median), ("p90", _p90)):
-                print(f"delay ({label})               {pick(during) - pick(idle):+8.1f} ms  (target <= 50 ms)")
+                print(f"delay ({label:6s}) same ecosystem {pick(during) - pick(idle):+8.1f} ms (target <= 50 ms), "
+                      f"other ecosystem {pick(during_gems) - pick(idle_gems):+8.1f} ms, "
+                      f"/healthz {pick(during_health) - pick(idle_health):+8.1f} ms")
     finally:
         server.stop()
         server.backend.drop()

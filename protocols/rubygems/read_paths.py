@@ -88,7 +88,10 @@ class ReadPaths:
         if rep is None:
             await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
             return
-        await serve(scope, send, rep, unsatisfiable="full")
+        try:
+            await serve(scope, send, rep, unsatisfiable="full")
+        except PackyardError as exc:  # the file's storage failed before the answer started
+            await send_text(send, exc.status_code, exc.detail, [(n.encode(), v.encode()) for n, v in exc.headers], head=head)
 
     def _route(self, path: str):
         """The lookup for `path` as `(identity, path, io) -> representation | None`, or None."""

@@ -61,11 +61,20 @@ def _postgres_engine(url: str, *, wait_seconds: float, statement_seconds: float)
         # a silently dropped connection (no RST) is noticed within seconds, not after TCP's minutes
         "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
         "tcp_user_timeout": wait_ms,
-        "options": f"-c lock_timeout={wait_ms} -c statement_timeout={statement_ms}",
     }
-    return create_engine(
+    engine = create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=wait_seconds, connect_args=connect_args
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # SET rather than a startup `options` parameter, which connection poolers (PgBouncer) refuse
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {wait_ms}")
+            cursor.execute(f"SET statement_timeout = {statement_ms}")
+        dbapi_conn.commit()
+
+    return engine
 
 
 class Database:

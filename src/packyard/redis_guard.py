@@ -5,8 +5,10 @@ because it is down. Every Redis call goes through `GuardedRedis.run(operation, d
 answers, its result; when it does not (refused, reset, timed out), `default`, and the breaker opens
 for `cooldown` seconds, during which calls return `default` at once instead of each paying a
 timeout. After the cool-down one caller probes Redis again (the others keep getting `default`);
-when it answers the breaker closes and `recoveries` counts up, so a user whose data may have gone
-stale during the outage (the serial board) can resync.
+each failed probe doubles the cool-down up to `max_cooldown`, so a hung Redis costs one timeout
+every few seconds per process, not one per request. When a probe succeeds the breaker closes and
+`recoveries` counts up, so a user whose data may have gone stale during the outage (the serial
+board) can resync.
 """
 
 from __future__ import annotations
@@ -30,12 +32,16 @@ _OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingEr
 
 
 class GuardedRedis:
-    def __init__(self, url: str, *, connect_timeout: float = 0.5, timeout: float = 1.0, cooldown: float = 1.0):
+    def __init__(
+        self, url: str, *, connect_timeout: float = 0.5, timeout: float = 1.0, cooldown: float = 1.0, max_cooldown: float = 8.0
+    ):
         # One immediate retry: a pooled connection cut while Redis restarted fails once, the retry reconnects.
         self.client = redis.Redis.from_url(
             url, socket_connect_timeout=connect_timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1)
         )
         self.cooldown = cooldown
+        self.max_cooldown = max_cooldown
+        self._current_cooldown = cooldown
         self.recoveries = 0
         self._lock = threading.Lock()
         self._closed_until = 0.0  # monotonic time before which calls do not try Redis
@@ -53,7 +59,7 @@ class GuardedRedis:
                 now = time.monotonic()
                 if now < self._closed_until:
                     return default
-                self._closed_until = now + self.cooldown  # this caller probes; the others wait it out
+                self._closed_until = now + self._current_cooldown  # this caller probes; the others wait it out
         try:
             result = operation(self.client)
         except _OUTAGE_ERRORS as exc:
@@ -65,10 +71,13 @@ class GuardedRedis:
 
     def _trip(self, exc: BaseException) -> None:
         with self._lock:
-            if not self._down:
-                log.warning("Redis is unreachable (%s: %s); serving without it, retrying every %.0fs", type(exc).__name__, exc, self.cooldown)
+            if self._down:  # a probe failed: wait longer before the next one
+                self._current_cooldown = min(self._current_cooldown * 2, self.max_cooldown)
+            else:
+                log.warning("Redis is unreachable (%s: %s); serving without it until it answers again", type(exc).__name__, exc)
+                self._current_cooldown = self.cooldown
             self._down = True
-            self._closed_until = time.monotonic() + self.cooldown
+            self._closed_until = time.monotonic() + self._current_cooldown
 
     def _recover(self) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from packyard.db import Database
 from packyard.documents.files import DocumentFiles
 from packyard.documents.redis_copies import RedisDocuments
 from packyard.documents.store import DocumentStore
-from packyard.errors import Forbidden, NotFound, Unauthorized
+from packyard.errors import Forbidden, InsufficientStorage, NotFound, ServiceUnavailable, Unauthorized
 from packyard.limits import unstorable_reason
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
@@ -77,13 +77,20 @@ class Registry:
         if token.expires_at is not None and token.expires_at <= now:
             raise Unauthorized(f"Token '{token.name}' expired at {token.expires_at.isoformat()}: create a new one.")
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+            self._note_use(token, now)
+        scopes = [parse_scope(s, self.scope_rules) for s in token.scopes if _known(s, self.scope_rules)]
+        return Identity(user=user, token=token, scopes=scopes)
+
+    def _note_use(self, token: Token, now) -> None:
+        """Best effort: a busy or full database must not fail the request the token was sent with."""
+        try:
             with self.db.write() as session:
                 fresh = session.get(Token, token.id)
                 if fresh is not None:
                     fresh.last_used_at = now
                     session.add(fresh)
-        scopes = [parse_scope(s, self.scope_rules) for s in token.scopes if _known(s, self.scope_rules)]
-        return Identity(user=user, token=token, scopes=scopes)
+        except (ServiceUnavailable, InsufficientStorage):
+            pass
 
     def authenticate_password(self, username: str, password: str) -> User:
         if unstorable_reason(username) is not None:  # no user can be named so; PostgreSQL could not even compare

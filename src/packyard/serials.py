@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packyard.errors import InsufficientStorage, ServiceUnavailable
+
 if TYPE_CHECKING:
     from packyard.redis_guard import GuardedRedis
 
@@ -93,7 +95,12 @@ class FileSerialBoard(SerialBoard):
                     if int(path.read_text() or 0) >= serial:
                         return
                 except (FileNotFoundError, ValueError):
-                    pass
+                    # no file (first use, or removed after a failed write): a later change's
+                    # publish may have been lost, so never write less than the journal says
+                    try:
+                        serial = max(serial, self.lookup(ecosystem))
+                    except (ServiceUnavailable, InsufficientStorage):
+                        pass  # called after a commit: never fail it
                 tmp.write_text(str(serial))
                 os.replace(tmp, path)
         except OSError:  # disk full or read-only: the change is committed; readers use the journal

@@ -99,18 +99,32 @@ class Representation:
         return cls(etag or doc.etag, doc.media_type, doc.body if body is None else body, headers=headers)
 
 
-async def stream_file(send: Send, opener: Callable[[], BinaryIO], start: int, length: int) -> None:
-    """Send `length` bytes from `start` of a stored file as the response body, in chunks.
+@dataclass
+class OpenedFile:
+    handle: BinaryIO
+    first_chunk: bytes
 
-    Opening, seeking and the first read share one thread hop, so a small file costs one.
-    """
 
-    def open_and_read() -> tuple[BinaryIO, bytes]:
+async def open_file(opener: Callable[[], BinaryIO], start: int, length: int) -> OpenedFile:
+    """Open a stored file, seek to `start` and read the first chunk, in one thread hop (a small file
+    costs one). Called before the response starts, so that storage which cannot be read (an
+    unreachable object store: ServiceUnavailable) is still answered with its own status."""
+
+    def open_and_read() -> OpenedFile:
         handle = opener()
-        handle.seek(start)
-        return handle, handle.read(min(FILE_CHUNK, length))
+        try:
+            handle.seek(start)
+            return OpenedFile(handle, handle.read(min(FILE_CHUNK, length)))
+        except BaseException:
+            handle.close()
+            raise
 
-    handle, chunk = await anyio.to_thread.run_sync(open_and_read)
+    return await anyio.to_thread.run_sync(open_and_read)
+
+
+async def stream_file(send: Send, opened: OpenedFile, length: int) -> None:
+    """Send `length` bytes of an opened file as the response body, in chunks, and close it."""
+    handle, chunk = opened.handle, opened.first_chunk
     try:
         remaining = length - len(chunk)
         while True:
@@ -152,6 +166,10 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
         headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode()))
     length = end - start + 1 if size else 0
     headers.append((b"content-length", str(length).encode()))
+    opened = None
+    if rep.body is None and scope["method"] != "HEAD" and length > 0:
+        assert rep.open is not None
+        opened = await open_file(rep.open, start, length)  # before the answer starts: may raise a 503
     await send({"type": "http.response.start", "status": status, "headers": headers})
     if scope["method"] == "HEAD" or length == 0:
         await send({"type": "http.response.body", "body": b""})
@@ -159,5 +177,5 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
     if rep.body is not None:
         await send({"type": "http.response.body", "body": rep.body[start:end + 1] if status == 206 else rep.body})
         return
-    assert rep.open is not None
-    await stream_file(send, rep.open, start, length)
+    assert opened is not None
+    await stream_file(send, opened, length)

@@ -1,0 +1,70 @@
+"""GuardedRedis against a real Redis behind a TcpProxy: the fallback while it is down, one probe
+per cool-down instead of a timeout per call, and recovery by itself."""
+
+from __future__ import annotations
+
+import time
+
+from packyard.redis_guard import GuardedRedis
+from tests.faults.faultkit import proxy_for
+from tests.support.backends import TEST_REDIS_URL
+
+REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
+
+
+def test_a_hung_redis_costs_one_timeout_per_cool_down_and_is_used_again_when_back():
+    with proxy_for(REDIS_URL) as proxy:
+        guard = GuardedRedis(f"redis://127.0.0.1:{proxy.port}/0", connect_timeout=0.2, timeout=0.2, cooldown=3)
+        calls = []
+
+        def ping(client):
+            calls.append(1)
+            return client.ping()
+
+        assert guard.run(ping, "fallback") is True and guard.available
+
+        proxy.hang()
+        started = time.monotonic()
+        assert guard.run(ping, "fallback") == "fallback"  # pays the timeout once
+        assert not guard.available
+        answers = [guard.run(ping, "fallback") for _ in range(200)]
+        assert answers == ["fallback"] * 200 and len(calls) == 2  # the breaker answered, Redis was not tried
+        assert time.monotonic() - started < 3
+
+        proxy.open()
+        time.sleep(3.1)
+        assert guard.run(ping, "fallback") is True and guard.available and guard.recoveries == 1
+
+
+def test_failed_probes_back_off_up_to_the_limit():
+    with proxy_for(REDIS_URL) as proxy:
+        guard = GuardedRedis(f"redis://127.0.0.1:{proxy.port}/0", cooldown=0.1, max_cooldown=0.4)
+        proxy.close()
+        probes = []
+
+        def ping(client):
+            probes.append(time.monotonic())
+            return client.ping()
+
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            guard.run(ping, None)
+            time.sleep(0.01)
+        gaps = [later - earlier for earlier, later in zip(probes, probes[1:])]
+        assert gaps[:2] == sorted(gaps[:2]) and 0.35 < gaps[-1] < 0.8, gaps  # 0.1, 0.2, then 0.4 each
+        assert len(probes) < 12
+
+
+def test_a_refused_redis_falls_back_and_recovers():
+    with proxy_for(REDIS_URL) as proxy:
+        guard = GuardedRedis(f"redis://127.0.0.1:{proxy.port}/0", cooldown=0.3)
+        key = "packyard:test:guard"
+        assert guard.run(lambda c: c.set(key, b"v", ex=60), None) is True
+        proxy.close()
+        assert guard.run(lambda c: c.get(key), "missing") == "missing"
+        proxy.open()
+        deadline = time.monotonic() + 10
+        while guard.run(lambda c: c.get(key), "missing") == "missing":
+            assert time.monotonic() < deadline, "GuardedRedis never used Redis again"
+            time.sleep(0.1)
+        assert guard.run(lambda c: c.get(key), None) == b"v" and guard.recoveries == 1
