@@ -10,6 +10,7 @@ Rules (after Gitea's CreatePackageOrAddFileToExisting and PyPI's upload):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ from packyard.storage import StagedBlob
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
+
+log = logging.getLogger("packyard")
 
 UPLOAD_REFUSING_STATUSES = ("archived", "quarantined")
 
@@ -125,7 +128,23 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
     except BaseException:
         registry.storage.discard(request.staged)
         if blob_added:
-            registry.storage.delete(request.staged.sha256)
+            _delete_unreferenced_blob(registry, request.ecosystem, request.staged.sha256)
         raise
     registry.publish_serial(request.ecosystem, change.serial)
     return PublishResult(True, package, version, artifact, change.serial)
+
+
+def _delete_unreferenced_blob(registry: Registry, ecosystem: str, sha256: str) -> None:
+    """Remove a blob this failed publish stored, unless another publish has claimed it meanwhile.
+
+    The failed transaction has already released the ecosystem's lock; another replica may have
+    stored the same bytes since (a load balancer retrying the upload elsewhere) and found the blob
+    present. Checking for its row again under the lock keeps that publish's blob in place. When
+    the database cannot even be asked, the blob stays: an unreferenced blob is harmless, a
+    referenced one gone is not."""
+    try:
+        with registry.db.write(lock=ecosystem) as session:
+            if session.get(Blob, sha256) is None:
+                registry.storage.delete(sha256)
+    except Exception as exc:  # noqa: BLE001 - the original failure is what the caller reports
+        log.warning("kept unreferenced blob %s after a failed publish: %s", sha256, exc)
