@@ -47,9 +47,10 @@ class Topology:
 
 
 def launch_replica(root: Path, index: int, backend: Backend, port: int | None = None) -> RunningServer:
-    """Logs live beside the data dir, so the data dir holds only what packyard itself writes."""
+    """Logs live beside the data dir, so the data dir holds only what packyard itself writes. The
+    graceful timeout is long, so a busy machine never cuts off the upload a test keeps in flight."""
     return launch_server(root / f"replica-{index}-data", workers=WORKERS, backend=backend, port=port,
-                         log_path=root / f"replica-{index}.log")
+                         log_path=root / f"replica-{index}.log", extra_env={"PACKYARD_GRACEFUL_TIMEOUT": "120"})
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine
 
 from tests.pypi.pypi_clients import Venv, api, http_upload, twine_upload, upload_form
 from tests.pypi.pypi_dists import build_sdist, build_wheel
-from tests.rubygems.conftest import PUSH_SCOPES, require_ruby, yank
-from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem
+from tests.rubygems.conftest import PUSH_SCOPES, push, require_ruby, yank
+from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem, craft_gem
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 
@@ -128,6 +128,15 @@ def test_private_packages_answer_401_without_credentials_on_both_replicas(topolo
         assert denied.status_code == 401 and "basic" in denied.headers["www-authenticate"].lower()
         assert httpx.get(f"{url}/pypi/files/lb-secret/lb_secret-1.0-py3-none-any.whl").status_code == 401
         assert httpx.get(f"{url}/pypi/simple/lb-secret/", auth=("__token__", admin)).status_code == 200
+
+    assert push(topology.url, admin, craft_gem("lb-secret-gem", "1.0.0")).status_code == 200
+    for replica in (a, b):
+        assert httpx.get(f"{replica.url}/rubygems/info/lb-secret-gem").status_code == 200
+    assert api(a.url, admin, "PATCH", "/packages/rubygems/lb-secret-gem", json={"visibility": "private"}).status_code == 200
+    for url in (a.url, b.url, topology.url, topology.url):
+        for path in ("/info/lb-secret-gem", "/gems/lb-secret-gem-1.0.0.gem"):
+            assert httpx.get(f"{url}/rubygems{path}").status_code == 401, (url, path)
+        assert httpx.get(f"{url}/rubygems/info/lb-secret-gem", auth=("__token__", admin)).status_code == 200
 
 
 def _uploads(tmp_path: Path, tag: str, count: int) -> list[tuple[str, Path]]:
