@@ -63,13 +63,20 @@ def _state(ctx: click.Context, data_dir: Path | None) -> CliState:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request (halves read throughput).")
+@click.option(
+    "--graceful-timeout", default=30.0, show_default=True, type=float, envvar="PACKYARD_GRACEFUL_TIMEOUT",
+    help="On SIGTERM, stop accepting and let requests in flight finish for at most this many seconds "
+    "(env PACKYARD_GRACEFUL_TIMEOUT).",
+)
 @data_dir_option
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bool, data_dir: Path | None) -> None:
-    """Run the server (migrations are applied first)."""
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int, access_log: bool, graceful_timeout: float, data_dir: Path | None
+) -> None:
+    """Run the server (migrations are applied first, under a lock when replicas share PostgreSQL)."""
     import uvicorn
 
-    from packyard import migrate, reason_phrase
+    from packyard import migrate, reason_phrase, supervisor
     from packyard.storage import open_storage
 
     state = _state(ctx, data_dir)
@@ -88,10 +95,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
         prepare(registry)
     finally:
         registry.close()
-    uvicorn.run(
+    supervisor.run(uvicorn.Config(
         "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
         proxy_headers=True, log_level="info", access_log=access_log, http=reason_phrase.protocol_class(),
-    )
+        timeout_graceful_shutdown=graceful_timeout,
+    ))
 
 
 @main.group()

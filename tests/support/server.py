@@ -92,39 +92,51 @@ class RunningServer:
             self._registry = None
 
 
-def start_server(
+def launch_server(
     data_dir: Path,
     *,
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     backend: Backend | None = None,
     access_log: bool = True,
+    port: int | None = None,
+    log_path: Path | None = None,
 ) -> RunningServer:
+    """Start `packyard serve` without waiting for it (see `wait_ready`): several can start at once."""
     backend = backend or new_backend()
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PACKYARD_")}
     env.update(backend.env())
     env["PACKYARD_DATA_DIR"] = str(data_dir)
     env.update(extra_env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir / "server.log"
+    log_path = log_path or data_dir / "server.log"
     log = open(log_path, "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--access-log" if access_log else "--no-access-log"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
-    server = RunningServer(url, port, data_dir, env, backend, process, log_path)
-    deadline = time.monotonic() + 60
+    log.close()
+    return RunningServer(f"http://127.0.0.1:{port}", port, data_dir, env, backend, process, log_path)
+
+
+def wait_ready(server: RunningServer, timeout: float = 60) -> RunningServer:
+    """Wait for /readyz; raise with the server's log when it exits or never gets ready."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"packyard serve exited with {process.returncode}:\n{server.log()[-4000:]}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"packyard serve exited with {server.process.returncode}:\n{server.log()[-4000:]}")
         try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+            if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"packyard serve did not become ready:\n{server.log()[-4000:]}")
+
+
+def start_server(data_dir: Path, **kwargs) -> RunningServer:
+    """Start `packyard serve` (arguments as `launch_server`) and wait until it is ready."""
+    return wait_ready(launch_server(data_dir, **kwargs))
