@@ -1,7 +1,7 @@
 """document store: etag, media type, kind, visibility and serial of every stored document
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04 17:40:00
 
 Existing rows get empty validators; `packyard serve` re-renders every adapter's documents when the
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
