@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packyard.errors import PackyardError, Unauthorized
+from packyard.errors import PackyardError
 
 from . import file_views, json_views, simple_views, upload
-from .wire import WWW_AUTHENTICATE, Request, Send, redirect, respond_text
+from .wire import Request, Send, redirect, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -33,8 +33,6 @@ class PypiApp:
         request = Request.from_scope(scope, receive)
         try:
             await self._dispatch(request, send)
-        except Unauthorized as exc:
-            await respond_text(send, 401, exc.detail, [WWW_AUTHENTICATE])
         except PackyardError as exc:
             await respond_text(send, exc.status_code, exc.detail, list(exc.headers))
 

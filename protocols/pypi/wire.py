@@ -10,7 +10,6 @@ from urllib.parse import parse_qs
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
 
-WWW_AUTHENTICATE = ("www-authenticate", 'Basic realm="packyard"')
 
 
 @dataclass

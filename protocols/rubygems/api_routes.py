@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from packyard.registry import Registry
 
 ECOSYSTEM = documents.ECOSYSTEM
-WWW_AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="packyard"'}
 # `gem signin` asks for these; each becomes a packyard scope on the new token.
 SIGNIN_SCOPES = {
     "index_rubygems": "rubygems:gem:*:read",
@@ -328,8 +327,6 @@ def plain_text_errors(app: Starlette) -> None:
     async def handle(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PackyardError)
         headers = dict(exc.headers)
-        if isinstance(exc, Unauthorized):
-            headers.update(WWW_AUTHENTICATE)
         return text(exc.detail, exc.status_code, headers or None)
 
     app.add_exception_handler(PackyardError, handle)

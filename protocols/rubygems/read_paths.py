@@ -10,8 +10,8 @@ from typing import Any, Awaitable, Callable
 
 import anyio.to_thread
 
-from packyard.errors import PackyardError, Unauthorized
-from packyard.http.serve import WWW_AUTHENTICATE, header, serve
+from packyard.errors import PackyardError
+from packyard.http.serve import header, serve
 
 from . import messages
 from .index_reader import IndexReader, NeedsIO
@@ -81,8 +81,6 @@ class ReadPaths:
                 rep = await anyio.to_thread.run_sync(find, True)
         except PackyardError as exc:
             extra = [(name.encode(), value.encode()) for name, value in exc.headers]
-            if isinstance(exc, Unauthorized):
-                extra.append(WWW_AUTHENTICATE)
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
             return
         if rep is None:

@@ -20,10 +20,15 @@ class BadRequest(PackyardError):
     status_code = 400
 
 
+# The one challenge every 401 carries: pip, uv and bundler send credentials only after it.
+WWW_AUTHENTICATE = ("www-authenticate", 'Basic realm="packyard"')
+
+
 class Unauthorized(PackyardError):
     """Missing or invalid credentials (401 with `WWW-Authenticate: Basic realm="packyard"`)."""
 
     status_code = 401
+    headers = (WWW_AUTHENTICATE,)
 
 
 class Forbidden(PackyardError):

@@ -6,15 +6,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from packyard.errors import PackyardError, Unauthorized
-
-WWW_AUTHENTICATE = 'Basic realm="packyard"'
-
+from packyard.errors import PackyardError
 
 def error_response(exc: PackyardError) -> JSONResponse:
     headers = dict(exc.headers)
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
 
 

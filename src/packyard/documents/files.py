@@ -141,6 +141,8 @@ class DocumentFiles:
         if doc is None or doc.kind not in (DOCUMENT, BLOB) or (doc.kind == BLOB and self.blob_path is None):
             unlink(body_path)
             unlink(etag_path)
+            _prune(body_path.parent, self.public)
+            _prune(etag_path.parent, self.etags)
             return
         if lazy and _reads(etag_path) == doc.etag.encode("ascii") and os.path.exists(body_path):
             return
@@ -155,6 +157,16 @@ class DocumentFiles:
         for key in _relative_files(self.etags / ecosystem):
             if key.endswith(".etag"):
                 yield key[: -len(".etag")]
+
+
+def _prune(directory: Path, root: Path) -> None:
+    """Remove directories left empty below `<root>/<ecosystem>/` (a project that left public/)."""
+    while directory.parent != root and directory != root:
+        try:
+            directory.rmdir()
+        except OSError:  # not empty (or gone)
+            return
+        directory = directory.parent
 
 
 def _reads(path: Path) -> bytes | None:

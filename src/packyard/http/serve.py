@@ -25,8 +25,6 @@ Headers = tuple[tuple[bytes, bytes], ...]
 
 UNSATISFIABLE: Final = "unsatisfiable"
 FILE_CHUNK = 256 * 1024
-# The one spelling of the challenge every 401 carries (pip, uv and bundler retry with credentials).
-WWW_AUTHENTICATE: Final = (b"www-authenticate", b'Basic realm="packyard"')
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 

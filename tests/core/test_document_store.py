@@ -1,0 +1,229 @@
+"""The read side: every served document is rendered when a change alters it, stored, written
+through to files (and Redis), and served from there — by a fresh process too, without the database.
+
+Real servers, both backends (the PostgreSQL pass also runs the Redis path)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.faultkit import behind_proxy, gem_push, proxy_for
+from tests.pypi.pypi_clients import http_upload
+from tests.pypi.pypi_dists import build_wheel
+from tests.rubygems.gemtools import craft_gem
+from tests.support.backends import TEST_DATABASE_URL, TEST_REDIS_URL, new_backend
+from tests.support.server import RunningServer, start_server
+
+SCOPES = ("pypi:package:*:write", "rubygems:gem:*:write", "rubygems:gem:*:yank")
+JSON_ACCEPT = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+
+def _publish(server: RunningServer, tmp_path: Path, token: str, name: str, version: str = "1.0") -> Path:
+    dists = tmp_path / "dists"
+    dists.mkdir(exist_ok=True)
+    wheel = build_wheel(dists, name, version)
+    response = http_upload(server.url, token, wheel, name, version)
+    assert response.status_code == 200, response.text
+    return wheel
+
+
+def _public(server: RunningServer, relative: str) -> Path:
+    return server.data_dir / "public" / relative
+
+
+def _etag_file(server: RunningServer, relative: str) -> Path:
+    return server.data_dir / "public-etags" / f"{relative}.etag"
+
+
+def _assert_file_matches_app(server: RunningServer, relative: str, headers: dict[str, str] | None = None) -> None:
+    """The materialized body and its `.etag` sidecar are exactly what the app answers."""
+    response = httpx.get(f"{server.url}/{relative.removesuffix('index.html').removesuffix('index.json')}", headers=headers or {})
+    assert response.status_code == 200, (relative, response.status_code, response.text)
+    assert _public(server, relative).read_bytes() == response.content, relative
+    assert _etag_file(server, relative).read_text() == response.headers["etag"], relative
+
+
+def _gone(server: RunningServer, relative: str) -> bool:
+    return not os.path.lexists(_public(server, relative)) and not _etag_file(server, relative).exists()
+
+
+@pytest.fixture
+def registry_server(tmp_path):
+    server = start_server(tmp_path / "server")
+    yield server
+    server.stop()
+    server.backend.drop()
+
+
+def test_public_files_follow_publish_yank_private_and_quarantine(registry_server, tmp_path):
+    server = registry_server
+    token = server.mint_token(*SCOPES)
+    admin = {"Authorization": f"Bearer {server.mint_token('admin', user='root')}"}
+    wheel = _publish(server, tmp_path, token, "alpha")
+    gem = craft_gem("beta-gem", "1.0.0")
+    assert gem_push(server.url, token, gem).status_code == 200
+
+    for relative, headers in [
+        ("pypi/simple/index.html", None), ("pypi/simple/index.json", JSON_ACCEPT),
+        ("pypi/simple/alpha/index.html", None), ("pypi/simple/alpha/index.json", JSON_ACCEPT),
+        (f"pypi/files/alpha/{wheel.name}.metadata", None),
+        ("rubygems/versions", None), ("rubygems/names", None), ("rubygems/info/beta-gem", None),
+        ("rubygems/specs.4.8.gz", None), ("rubygems/latest_specs.4.8.gz", None), ("rubygems/prerelease_specs.4.8.gz", None),
+        ("rubygems/quick/Marshal.4.8/beta-gem-1.0.0.gemspec.rz", None),
+        (f"pypi/files/alpha/{wheel.name}", None), ("rubygems/gems/beta-gem-1.0.0.gem", None),
+    ]:
+        _assert_file_matches_app(server, relative, headers)
+    # downloads are relative symlinks to the blob files (nginx serves them without a copy)
+    link = _public(server, "rubygems/gems/beta-gem-1.0.0.gem")
+    assert link.is_symlink() and not os.readlink(link).startswith("/")
+    assert link.read_bytes() == gem
+    assert _etag_file(server, "rubygems/gems/beta-gem-1.0.0.gem").read_text() == f'"{hashlib.md5(gem).hexdigest()}"'
+    assert _public(server, f"pypi/files/alpha/{wheel.name}").read_bytes() == wheel.read_bytes()
+
+    # RubyGems yank: the file and its quick gemspec leave; /info and /versions are re-written
+    yank = httpx.request("DELETE", f"{server.url}/rubygems/api/v1/gems/yank", data={"gem_name": "beta-gem", "version": "1.0.0"},
+                         headers={"Authorization": token})
+    assert yank.status_code == 200, yank.text
+    assert _gone(server, "rubygems/gems/beta-gem-1.0.0.gem")
+    assert _gone(server, "rubygems/quick/Marshal.4.8/beta-gem-1.0.0.gemspec.rz")
+    for relative in ("rubygems/info/beta-gem", "rubygems/versions", "rubygems/names"):
+        _assert_file_matches_app(server, relative)
+    assert b"-1.0.0" in _public(server, "rubygems/versions").read_bytes()
+
+    # PyPI yank (PEP 592): the file stays downloadable; the page says yanked
+    yanked = httpx.post(f"{server.url}/api/v1/packages/pypi/alpha/versions/1.0/yank", json={"reason": "broken"}, headers=admin)
+    assert yanked.status_code == 200, yanked.text
+    assert b"data-yanked" in _public(server, "pypi/simple/alpha/index.html").read_bytes()
+    _assert_file_matches_app(server, "pypi/simple/alpha/index.html")
+    _assert_file_matches_app(server, f"pypi/files/alpha/{wheel.name}")
+
+    # private: every file of the project leaves public/; the app still serves readers with a scope
+    assert httpx.patch(f"{server.url}/api/v1/packages/pypi/alpha", json={"visibility": "private"}, headers=admin).status_code == 200
+    for relative in ("pypi/simple/alpha/index.html", "pypi/simple/alpha/index.json", f"pypi/files/alpha/{wheel.name}",
+                     f"pypi/files/alpha/{wheel.name}.metadata"):
+        assert _gone(server, relative), relative
+    assert b"alpha" not in _public(server, "pypi/simple/index.html").read_bytes()
+    _assert_file_matches_app(server, "pypi/simple/index.html")
+    assert httpx.get(f"{server.url}/pypi/simple/alpha/").status_code == 401
+    reader = server.mint_token("pypi:package:alpha:read", user="reader")
+    assert httpx.get(f"{server.url}/pypi/simple/alpha/", auth=("__token__", reader)).status_code == 200
+    assert httpx.get(f"{server.url}/pypi/files/alpha/{wheel.name}", auth=("__token__", reader)).content == wheel.read_bytes()
+    assert not any((server.data_dir / "public").rglob("*alpha*"))
+
+    # quarantined (PEP 792): the page stays (it says so) and offers no files
+    gamma = _publish(server, tmp_path, token, "gamma")
+    assert httpx.patch(f"{server.url}/api/v1/packages/pypi/gamma", json={"status": "quarantined"}, headers=admin).status_code == 200
+    assert _gone(server, f"pypi/files/gamma/{gamma.name}") and _gone(server, f"pypi/files/gamma/{gamma.name}.metadata")
+    _assert_file_matches_app(server, "pypi/simple/gamma/index.json", JSON_ACCEPT)
+    assert b'"quarantined"' in _public(server, "pypi/simple/gamma/index.json").read_bytes()
+    assert httpx.get(f"{server.url}/pypi/files/gamma/{gamma.name}").status_code == 404
+
+
+def _cut_database(server: RunningServer, proxy) -> None:
+    if proxy is not None:
+        proxy.close()
+        return
+    # SQLite: the database file (and its write-ahead log) destroyed under the running server
+    for suffix in ("", "-wal"):
+        path = server.data_dir / f"packyard.db{suffix}"
+        if path.exists():
+            os.truncate(path, 0)
+
+
+def test_a_restarted_server_serves_every_stored_document_without_the_database(tmp_path):
+    backend = new_backend()
+    proxy = proxy_for(backend.database_url) if backend.database_url else None
+    reached = behind_proxy(backend, database=proxy) if proxy is not None else backend
+    data_dir = tmp_path / "server"
+    server = start_server(data_dir, backend=reached, extra_env={"PACKYARD_DATABASE_WAIT_SECONDS": "2"})
+    try:
+        token = server.mint_token(*SCOPES)
+        wheel = _publish(server, tmp_path, token, "sturdy")
+        gem = craft_gem("sturdy-gem", "1.0.0")
+        assert gem_push(server.url, token, gem).status_code == 200
+        urls = [
+            ("/pypi/simple/", {}), ("/pypi/simple/", JSON_ACCEPT), ("/pypi/simple/sturdy/", {}), ("/pypi/simple/sturdy/", JSON_ACCEPT),
+            ("/pypi/pypi/sturdy/json", {}), ("/pypi/pypi/sturdy/1.0/json", {}),
+            (f"/pypi/files/sturdy/{wheel.name}", {}), (f"/pypi/files/sturdy/{wheel.name}.metadata", {}),
+            ("/rubygems/versions", {}), ("/rubygems/info/sturdy-gem", {}), ("/rubygems/names", {}),
+            ("/rubygems/specs.4.8.gz", {}), ("/rubygems/quick/Marshal.4.8/sturdy-gem-1.0.0.gemspec.rz", {}),
+            ("/rubygems/gems/sturdy-gem-1.0.0.gem", {}),
+        ]
+        before = {(url, tuple(h.items())): httpx.get(server.url + url, headers=h) for url, h in urls}
+        assert all(r.status_code == 200 for r in before.values()), {k: r.status_code for k, r in before.items()}
+        server.stop()
+        old_url = server.url
+        server = start_server(data_dir, backend=reached, extra_env={"PACKYARD_DATABASE_WAIT_SECONDS": "2"})  # a fresh process: empty memos
+
+        _cut_database(server, proxy)
+        for (url, headers), earlier in before.items():
+            response = httpx.get(server.url + url, headers=dict(headers), timeout=10)
+            assert response.status_code == 200, (url, response.status_code, response.text)
+            if "/json" in url:  # absolute URLs: the new process listens on another port
+                assert response.content == earlier.content.replace(old_url.encode(), server.url.encode()), url
+            else:
+                assert response.content == earlier.content and response.headers["etag"] == earlier.headers["etag"], url
+        revalidated = httpx.get(server.url + "/rubygems/info/sturdy-gem", headers={"If-None-Match": before[("/rubygems/info/sturdy-gem", ())].headers["etag"]})
+        assert revalidated.status_code == 304
+        if proxy is not None:  # SQLite's `SELECT 1` needs no file to answer
+            assert httpx.get(server.url + "/readyz", timeout=10).status_code == 503
+    finally:
+        if proxy is not None:
+            proxy.open()
+        server.stop()
+        if proxy is not None:
+            proxy.stop()
+        backend.drop()
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="the Redis path: runs in the PostgreSQL + Redis pass")
+def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(registry_server, tmp_path):
+    import redis
+
+    from packyard.cache.redis import redis_prefix
+
+    server = registry_server
+    token = server.mint_token(*SCOPES)
+    _publish(server, tmp_path, token, "kept")
+    assert gem_push(server.url, token, craft_gem("kept-gem", "1.0.0")).status_code == 200
+    urls = ["/pypi/simple/kept/", "/pypi/simple/", "/rubygems/info/kept-gem", "/rubygems/versions", "/pypi/pypi/kept/json"]
+    before = {url: httpx.get(server.url + url) for url in urls}
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    prefix = redis_prefix(server.backend.database_url)
+    documents = [key for key in client.scan_iter(match=f"{prefix}doc:*")]
+    assert any(key.endswith(b"doc:pypi:simple/kept/index.html") for key in documents)
+    client.delete(*client.scan_iter(match=f"{prefix}*"))  # this registry's whole namespace, as a FLUSHALL would
+    for url in urls:
+        after = httpx.get(server.url + url)
+        assert after.status_code == 200 and after.content == before[url].content, url
+    assert client.exists(f"{prefix}doc:pypi:simple/kept/index.html") and client.exists(f"{prefix}doc:rubygems:info/kept-gem")
+
+
+def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
+    server = start_server(tmp_path / "server", workers=2)
+    try:
+        token = server.mint_token(*SCOPES)
+        admin = {"Authorization": f"Bearer {server.mint_token('admin', user='root')}"}
+        _publish(server, tmp_path, token, "shaky")
+        assert gem_push(server.url, token, craft_gem("shaky-gem", "1.0.0")).status_code == 200
+        assert gem_push(server.url, token, craft_gem("shaky-gem", "1.1.0")).status_code == 200
+        with httpx.Client() as client:  # new connections: the requests spread over both workers
+            for _ in range(20):
+                assert b"data-yanked" not in httpx.get(server.url + "/pypi/simple/shaky/").content
+                assert b"1.1.0" in httpx.get(server.url + "/rubygems/info/shaky-gem").content
+            assert httpx.post(f"{server.url}/api/v1/packages/pypi/shaky/versions/1.0/yank", json={}, headers=admin).status_code == 200
+            yank = client.request("DELETE", f"{server.url}/rubygems/api/v1/gems/yank", data={"gem_name": "shaky-gem", "version": "1.1.0"},
+                                  headers={"Authorization": token})
+            assert yank.status_code == 200, yank.text
+            for _ in range(20):
+                assert b"data-yanked" in httpx.get(server.url + "/pypi/simple/shaky/").content
+                assert b"1.1.0" not in httpx.get(server.url + "/rubygems/info/shaky-gem").content
+    finally:
+        server.stop()
+        server.backend.drop()
