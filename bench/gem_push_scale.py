@@ -1,12 +1,12 @@
 """Gem push latency at 10 gems and at 10,000 gems (issue #10, item 5: within 1.5x).
 
-    python bench/gem_push_scale.py [--small 10] [--large 10000] [--pushes 20]
+    python bench/gem_push_scale.py [--sizes 10 1000 10000] [--pushes 20]
 
-The server (2 workers) first holds `--small` gems, pushed over HTTP; `--pushes` more gems are then
-pushed one after another over HTTP (`POST /rubygems/api/v1/gems`, as `gem push` does) and timed.
-The registry is then filled to `--large` gems in this process through the app's own push handler
-(no sockets; every push still runs the full publish and index update), and the same number of
-pushes is timed again over HTTP. Backend: as for the tests.
+The registry (2 workers) is filled to each size in this process through the app's own push
+handler (no sockets; every push still runs the full publish and index update); then `--pushes`
+new gems are pushed one after another over HTTP (`POST /rubygems/api/v1/gems`, as `gem push`
+does) and timed.
+The latency is printed at every size as it is reached. Backend: as for the tests.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ def timed_pushes(url: str, token: str, gems: list) -> list[float]:
     return latencies
 
 
-def fill_in_process(server, token: str, gems: list) -> None:
+def fill_in_process(server, token: str, gems: list) -> float:
+    """Push `gems` through the app in this process; returns the seconds it took."""
     started = time.monotonic()
     with in_process_client(server) as client:
-        for n, gem in enumerate(gems, 1):
+        for gem in gems:
             push_gem("http://127.0.0.1", token, gem, client=client)
-            if n % 1000 == 0:
-                print(f"  filled {n} gems ({time.monotonic() - started:.0f} s)", flush=True)
+    return time.monotonic() - started
 
 
 def summary(latencies: list[float]) -> str:
@@ -47,32 +47,34 @@ def summary(latencies: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=10)
-    parser.add_argument("--large", type=int, default=10_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 1000, 10_000])
     parser.add_argument("--pushes", type=int, default=20)
     args = parser.parse_args()
+    sizes = sorted(args.sizes)
     workdir = tempdir()
     server = start(workdir, workers=2)
+    medians = {}
     try:
         token = server.mint_token("rubygems:gem:*:write", user="bench")
-        print("building gems ...", flush=True)
-        base = build_gems(workdir / "base", args.large, prefix="bench")
-        probes_small = build_gems(workdir / "probe-small", args.pushes, prefix="probe-s")
-        probes_large = build_gems(workdir / "probe-large", args.pushes, prefix="probe-l")
-        for gem in base[: args.small]:
-            push_gem(server.url, token, gem)
-        small = timed_pushes(server.url, token, probes_small)
-        print(f"  at {args.small} gems: {summary(small)}", flush=True)
-        fill_in_process(server, token, base[args.small:])
-        large = timed_pushes(server.url, token, probes_large)
-        print(f"  at {args.large} gems: {summary(large)}", flush=True)
+        base = iter(build_gems(workdir / "base", sizes[-1], prefix="bench"))
+        held = 0
+        for n, size in enumerate(sizes):
+            fill = [next(base) for _ in range(size - held)]
+            seconds = fill_in_process(server, token, fill)
+            print(f"  filled {len(fill)} gems in process in {seconds:.0f} s ({seconds / len(fill) * 1000:.0f} ms each)",
+                  flush=True)
+            probes = build_gems(workdir / f"probe-{n}", args.pushes, prefix=f"probe{n}-")
+            latencies = timed_pushes(server.url, token, probes)
+            held = size + args.pushes
+            medians[size] = statistics.median(latencies)
+            print(f"  at {size} gems: push {summary(latencies)}", flush=True)
     finally:
         server.stop()
         server.backend.drop()
         shutil.rmtree(workdir, ignore_errors=True)
-    ratio = statistics.median(large) / statistics.median(small)
-    print(f"\ngem push latency: {args.small} gems {summary(small)}; {args.large} gems {summary(large)}; "
-          f"ratio of medians {ratio:.2f} (target <= 1.5)")
+    smallest, largest = sizes[0], max(medians)
+    print(f"\ngem push latency, median: {smallest} gems {medians[smallest]:.1f} ms, {largest} gems "
+          f"{medians[largest]:.1f} ms; ratio {medians[largest] / medians[smallest]:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":
