@@ -157,6 +157,16 @@ def test_gem_push_install_and_bundler_range_through_nginx(front, gem_env, tmp_pa
     gem_env.run(["bundle", "update", "fr-gem"], cwd=project)
     assert front.nginx.log_lines()[-1] == "GET /rubygems/versions 304 upstream=-"
 
+    # a yank through nginx is on the next read through nginx, and the yanked file is gone from disk
+    yanked = gem_env.run(["gem", "yank", "fr-gem", "-v", "1.1.0", "--host", f"{front.url}/rubygems"],
+                         GEM_HOST_API_KEY=token)
+    assert "Successfully deleted gem: fr-gem (1.1.0)" in yanked.stdout, yanked.stdout
+    info = httpx.get(f"{front.url}/rubygems/info/fr-gem")
+    assert info.status_code == 200 and b"1.1.0" not in info.content and b"1.0.0" in info.content
+    assert front.nginx.answered_itself("GET", "/rubygems/info/fr-gem")[-1]
+    assert httpx.get(f"{front.url}/rubygems/gems/fr-gem-1.1.0.gem").status_code == 404
+    assert front.nginx.answered_itself("GET", "/rubygems/gems/fr-gem-1.1.0.gem")[-1] is False
+
 
 def test_a_private_gem_needs_credentials_through_nginx(front, gem_env, tmp_path) -> None:
     token = front.app.mint_token(*PUSH_SCOPES, user="secretive")
