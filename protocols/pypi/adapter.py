@@ -11,6 +11,8 @@ from packyard.plugins import Change, ProtocolAdapter
 from .simple_pages import PROJECT_STATUSES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlmodel import Session
 
     from packyard.registry import Registry
@@ -33,11 +35,16 @@ class PypiAdapter(ProtocolAdapter):
             return (0, version)
 
     def on_change(self, session: Session, change: Change) -> None:
-        from .documents import render_package, render_root
+        from .documents import defer_root, render_package
 
         assert change.registry is not None
         render_package(change.registry, session, change.package, change.serial, change.journal.at)
-        render_root(change.registry, session, change.serial, change.journal.at)
+        defer_root(change.registry, session)
+
+    def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
+        from .documents import check_documents
+
+        return check_documents(registry, session)
 
     def render_all_documents(self, registry: Registry) -> None:
         from .documents import render_all

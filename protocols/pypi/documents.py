@@ -9,7 +9,8 @@ Keys are the URL paths below `/pypi/`, so the store's public files are laid out 
   base-URL placeholder (their URLs are absolute), filled per request; a version is also stored
   under its canonical spelling (`1.0` for `1.0.0`) unless another version has that spelling.
 
-A change to a package re-renders that package's documents (O(its files)) and the root listing.
+A change to a package re-renders that package's documents (O(its files)) in its transaction; the
+root listing (O(projects)) is rendered right after the commit, out of the write lock.
 A quarantined project (PEP 792) keeps its pages (status, no files) and loses every file document
 and its JSON API, which is hidden as on PyPI. Private projects' documents are stored as not
 public: served only to readers with a read scope, never written where a static server serves.
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -26,7 +29,8 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_version
 from sqlmodel import Session
 
-from packyard.documents.stored import BASE_PLACEHOLDER, TEMPLATE
+from packyard.documents import rows
+from packyard.documents.stored import BASE_PLACEHOLDER, BLOB, TEMPLATE
 from packyard.http.serve import strong_etag
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
@@ -122,11 +126,18 @@ def _release_file(normalized: str, artifact: Artifact) -> json_api.ReleaseFile:
     )
 
 
-def render_package(registry: Registry, session: Session, package: Package, serial: int, now: datetime) -> None:
-    """Every document of one package, and removal of the ones it no longer has."""
-    store = registry.documents
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    etag: str
+    media_type: str
+    kind: str = "document"
+
+
+def package_documents(registry: Registry, session: Session, package: Package, serial: int) -> dict[str, Rendered]:
+    """Every document of one package at `serial` (its last change), by key: pure rendering."""
     key = registry.adapter(ECOSYSTEM).version_sort_key
-    normalized, public = package.normalized_name, not package.is_private
+    normalized = package.normalized_name
     offers_files = package.status != "quarantined"
     versions = package_queries.list_versions(session, package)
     artifacts = package_queries.list_artifacts(session, package) if offers_files else []
@@ -141,28 +152,62 @@ def render_package(registry: Registry, session: Session, package: Package, seria
         status=package.status,
         status_reason=package.status_reason,
     )
-    written: set[str] = set()
+    rendered: dict[str, Rendered] = {}
 
     def put(doc_key: str, body: bytes, media_type: str, etag: str | None = None, kind: str = "document") -> None:
-        store.put(session, ECOSYSTEM, doc_key, body, serial=serial, now=now, etag=etag or strong_etag(body),
-                  media_type=media_type, kind=kind, public=public)
-        written.add(doc_key)
+        rendered[doc_key] = Rendered(body, etag or strong_etag(body), media_type, kind)
 
     html_key, json_key_ = page_keys(normalized)
     put(html_key, simple_html.render_project(page), HTML)
     put(json_key_, simple_json.render_project(page), JSON_V1)
     for artifact in artifacts:
-        store.put_blob(session, ECOSYSTEM, file_key(normalized, artifact.filename), artifact.blob_sha256, artifact.size,
-                       serial=serial, now=now, etag=f'"{artifact.sha256}"', media_type=content_type(artifact.filename), public=public)
-        written.add(file_key(normalized, artifact.filename))
+        put(file_key(normalized, artifact.filename), f"{artifact.blob_sha256} {artifact.size}".encode(), content_type(artifact.filename),
+            etag=f'"{artifact.sha256}"', kind=BLOB)
         metadata = core_metadata_bytes(artifact)
         if metadata is not None:
             put(file_key(normalized, artifact.filename) + ".metadata", metadata, TEXT, etag='"' + hashlib.sha256(metadata).hexdigest() + '"')
     if artifacts:
         _render_json_api(session, package, versions, artifacts, serial, put)
-    for stale in store.keys_in(session, ECOSYSTEM, f"files/{normalized}/") + store.keys_in(session, ECOSYSTEM, f"pypi/{normalized}/"):
-        if stale not in written:
+    return rendered
+
+
+def _stored_keys(registry: Registry, session: Session, normalized: str) -> list[str]:
+    store = registry.documents
+    return [*store.keys_in(session, ECOSYSTEM, f"simple/{normalized}/"), *store.keys_in(session, ECOSYSTEM, f"files/{normalized}/"),
+            *store.keys_in(session, ECOSYSTEM, f"pypi/{normalized}/")]
+
+
+def render_package(registry: Registry, session: Session, package: Package, serial: int, now: datetime) -> None:
+    """Store every document of one package, and remove the ones it no longer has."""
+    store = registry.documents
+    rendered = package_documents(registry, session, package, serial)
+    for doc_key, doc in rendered.items():
+        store.put(session, ECOSYSTEM, doc_key, doc.body, serial=serial, now=now, etag=doc.etag, media_type=doc.media_type,
+                  kind=doc.kind, public=not package.is_private)
+    for stale in _stored_keys(registry, session, package.normalized_name):
+        if stale not in rendered:
             store.remove(session, ECOSYSTEM, stale, serial=serial)
+
+
+def check_documents(registry: Registry, session: Session) -> Iterator[str]:
+    """`packyard check`: every stored document against a fresh render of the rows."""
+    for package in package_queries.list_packages(session, ECOSYSTEM):
+        fresh = package_documents(registry, session, package, package.last_serial)
+        stored = {key: rows.read(session, ECOSYSTEM, key) for key in _stored_keys(registry, session, package.normalized_name)}
+        for key in sorted(fresh.keys() | stored.keys()):
+            doc, want = stored.get(key), fresh.get(key)
+            if doc is None:
+                yield f"{key} is missing"
+            elif want is None:
+                yield f"{key} is stored but {package.name} has no such document any more"
+            elif (doc.body, doc.etag, doc.public) != (want.body, want.etag, not package.is_private):
+                yield f"{key} differs from a fresh render of {package.name}"
+    for key, listing in ROOT_LISTINGS:
+        doc = rows.read(session, ECOSYSTEM, key)
+        if doc is None:
+            yield f"{key} is missing"
+        elif listing(session, doc.serial)[0] != doc.body:
+            yield f"{key} differs from a fresh render of the public projects"
 
 
 def _render_json_api(session: Session, package: Package, versions, artifacts: list[Artifact], serial: int, put) -> None:
@@ -189,12 +234,33 @@ def _render_json_api(session: Session, package: Package, versions, artifacts: li
             put(json_key(normalized, canonical), body, JSON, kind=TEMPLATE)
 
 
+def _root_listing(kind: str):
+    """The anonymous root listing (public projects) in one form, at a serial: O(projects), so it
+    is rendered after the commit, out of the write lock (`DocumentStore.defer`)."""
+    render, media_type = (simple_json.render_index, JSON_V1) if kind == "json" else (simple_html.render_index, HTML)
+
+    def listing(session: Session, serial: int) -> tuple[bytes, str, str]:
+        packages = package_queries.list_packages(session, ECOSYSTEM, where=Package.visibility == "public")
+        page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
+        body = render(page)
+        return body, strong_etag(body), media_type
+
+    return listing
+
+
+ROOT_LISTINGS = ((ROOT_HTML, _root_listing("html")), (ROOT_JSON, _root_listing("json")))
+
+
+def defer_root(registry: Registry, session: Session) -> None:
+    for key, listing in ROOT_LISTINGS:
+        registry.documents.defer(session, ECOSYSTEM, key, listing)
+
+
 def render_root(registry: Registry, session: Session, serial: int, now: datetime) -> None:
-    """The anonymous root listing (public projects), both forms."""
-    packages = package_queries.list_packages(session, ECOSYSTEM, where=Package.visibility == "public")
-    page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
-    for key, body, media_type in ((ROOT_HTML, simple_html.render_index(page), HTML), (ROOT_JSON, simple_json.render_index(page), JSON_V1)):
-        registry.documents.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=strong_etag(body), media_type=media_type, public=True)
+    """Both root listings now, inside the caller's transaction (`render_all`)."""
+    for key, listing in ROOT_LISTINGS:
+        body, etag, media_type = listing(session, serial)
+        registry.documents.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=etag, media_type=media_type, public=True)
 
 
 def listing_for_anonymous(registry: Registry, serial: int, kind: str) -> bytes:

@@ -5,7 +5,7 @@ For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 2. put (push, unyank) or remove (yank) the changed files' `.gem` and quick gemspec documents;
 3. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
 4. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
-   leaves it (public gems only).
+   leaves it (public gems only) — right after the commit, out of the write lock: each costs O(gems).
 Visibility changes re-store G's documents with the new visibility and add the gem's full line to
 `/versions` (private -> public) or compact `/versions` without it (public -> private). When the
 `/versions` base is older than a month it is compacted after the change, as rubygems.org does
@@ -65,7 +65,7 @@ def apply_change(session: Session, change: Change) -> None:
                 versions_index.append(store, session, serial, line, now)
 
     kinds, names_changed = _public_listings_touched(change, len(indexed))
-    legacy_specs.store_public_indexes(store, session, serial, now, kinds, names_changed)
+    legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
     if rebuild or _base_is_stale(store, session, now):
         versions_index.rebuild(store, session, serial, now)
 
@@ -141,7 +141,7 @@ def render_all(registry: Registry) -> None:
                     own = artifact.filename[: -len(".gem")]
                     keep.add(documents.gem_key(own))
                     keep.update(documents.quick_key(n) for n in legacy_specs.quick_names(artifact))
-        legacy_specs.store_public_indexes(store, session, serial, now, set(documents.SPECS_FILES), True)
+        legacy_specs.store_public_indexes(store, session, serial, now)
         keep.update([documents.NAMES, documents.VERSIONS, *documents.SPECS_FILES.values()])
         versions_index.rebuild(store, session, serial, now)
         for key in store.keys_in(session, ECOSYSTEM):

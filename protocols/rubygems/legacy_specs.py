@@ -2,8 +2,8 @@
 `gem install`, `gem list -r` and `gem fetch` read.
 
 `specs.4.8.gz`, `latest_specs.4.8.gz` and `prerelease_specs.4.8.gz` are re-rendered by the changes
-that can alter them (write time, inside the change's transaction; reads only fetch the stored
-bytes). Quick gemspecs are rendered once, when the gem is pushed, and kept on the Artifact row.
+that can alter them (right after the change commits, out of the write lock, since each costs
+O(gems); reads only fetch the stored bytes). Quick gemspecs are rendered once, when the gem is pushed, and kept on the Artifact row.
 The byte formats live in `legacy_index`.
 """
 
@@ -18,7 +18,7 @@ from packyard.documents.store import DocumentStore
 from packyard.models import Artifact
 from packyard.services.packages import indexed_files
 
-from . import documents, legacy_index
+from . import compact_index, documents, legacy_index
 from .compact_index_lines import names_body
 from .gem_package import GemSpec, full_name
 from .legacy_index import SpecsEntry
@@ -39,15 +39,34 @@ RENDERERS = {
 }
 
 
-def store_public_indexes(store: DocumentStore, session: Session, serial: int, now: datetime, kinds: set[str], names: bool) -> None:
-    """Re-render the given specs files and, with `names`, `/names` (all from the public indexed gems)."""
-    if not kinds and not names:
-        return
-    entries = indexed_entries(session)
+def _specs_file(kind: str):
+    def render(session: Session, _serial: int) -> tuple[bytes, str, str]:
+        body = RENDERERS[kind](indexed_entries(session))
+        return body, compact_index.etag(body), documents.OCTET_STREAM
+
+    return render
+
+
+def _names(session: Session, _serial: int) -> tuple[bytes, str, str]:
+    body = names_body(sorted({entry.name for entry in indexed_entries(session)}))
+    return body, compact_index.etag(body), documents.COMPACT_INDEX_TYPE
+
+
+def defer_public_indexes(store: DocumentStore, session: Session, kinds: set[str], names: bool) -> None:
+    """Re-render the given specs files and, with `names`, `/names` (all from the public indexed
+    gems, O(gems) each) right after the commit, out of the write lock (`DocumentStore.defer`)."""
     for kind in sorted(kinds):
-        documents.put_binary(store, session, documents.specs_key(kind), RENDERERS[kind](entries), serial=serial, now=now)
+        store.defer(session, ECOSYSTEM, documents.specs_key(kind), _specs_file(kind))
     if names:
-        documents.put_compact_index(store, session, documents.NAMES, names_body(sorted({entry.name for entry in entries})), serial=serial, now=now)
+        store.defer(session, ECOSYSTEM, documents.NAMES, _names)
+
+
+def store_public_indexes(store: DocumentStore, session: Session, serial: int, now: datetime) -> None:
+    """Every specs file and `/names` now, inside the caller's transaction (`render_all`)."""
+    renders = [(documents.specs_key(kind), _specs_file(kind)) for kind in RENDERERS] + [(documents.NAMES, _names)]
+    for key, render in renders:
+        body, etag, media_type = render(session, serial)
+        store.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=etag, media_type=media_type, public=True)
 
 
 def render_specs(session: Session, kind: str, include_private: list[str]) -> bytes:

@@ -124,7 +124,7 @@ return 1
             return self.lookup(ecosystem)
         if self._unpublished:
             self._replay()
-        if self._synced.get(ecosystem) != self.redis.recoveries:
+        if self._synced.get(ecosystem, 0) != self.redis.recoveries:  # (start-up resyncs: create_app)
             serial = self.lookup(ecosystem)  # other processes' publishes may have been lost too
             if self._store(ecosystem, serial):
                 self._synced[ecosystem] = self.redis.recoveries

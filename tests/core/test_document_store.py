@@ -199,9 +199,15 @@ def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(
     documents = [key for key in client.scan_iter(match=f"{prefix}doc:*")]
     assert any(key.endswith(b"doc:pypi:simple/kept/index.html") for key in documents)
     client.delete(*client.scan_iter(match=f"{prefix}*"))  # this registry's whole namespace, as a FLUSHALL would
+    _publish(server, tmp_path, token, "other")  # the serials move on: every memo must look again
+    assert gem_push(server.url, token, craft_gem("other-gem", "1.0.0")).status_code == 200
     for url in urls:
         after = httpx.get(server.url + url)
-        assert after.status_code == 200 and after.content == before[url].content, url
+        assert after.status_code == 200, url
+        if url in ("/pypi/simple/", "/rubygems/versions"):
+            assert b"kept" in after.content and b"other" in after.content
+        else:
+            assert after.content == before[url].content, url
     assert client.exists(f"{prefix}doc:pypi:simple/kept/index.html") and client.exists(f"{prefix}doc:rubygems:info/kept-gem")
 
 
@@ -227,3 +233,65 @@ def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
     finally:
         server.stop()
         server.backend.drop()
+
+
+def test_aggregates_rendered_after_concurrent_commits_end_complete_and_current(tmp_path):
+    """Root listing, /names and specs are rendered after each commit, out of the write lock, and
+    stored set-if-newer by serial: after concurrent publishes on two workers they list everything,
+    carry the latest serial, and the public files say the same."""
+    import threading
+
+    server = start_server(tmp_path / "server", workers=2)
+    try:
+        token = server.mint_token(*SCOPES)
+        dists = tmp_path / "dists"
+        dists.mkdir()
+        wheels = {f"crowd-{i}": build_wheel(dists, f"crowd-{i}", "1.0") for i in range(8)}
+        failures: list[str] = []
+
+        def publish(names: list[str]) -> None:
+            for name in names:
+                if http_upload(server.url, token, wheels[name], name, "1.0").status_code != 200:
+                    failures.append(name)
+                if gem_push(server.url, token, craft_gem(f"{name}-gem", "1.0.0")).status_code != 200:
+                    failures.append(name + "-gem")
+
+        names = sorted(wheels)
+        threads = [threading.Thread(target=publish, args=(names[i::2],)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures
+
+        listing = httpx.get(server.url + "/pypi/simple/", headers=JSON_ACCEPT)
+        assert sorted(p["name"] for p in listing.json()["projects"]) == names
+        assert listing.json()["meta"]["_last-serial"] == int(listing.headers["x-pypi-last-serial"])
+        assert listing.json()["meta"]["_last-serial"] >= max(p["_last-serial"] for p in listing.json()["projects"])
+        _assert_file_matches_app(server, "pypi/simple/index.json", JSON_ACCEPT)
+        gem_names = httpx.get(server.url + "/rubygems/names").text.split("\n")
+        assert sorted(n for n in gem_names[1:] if n) == sorted(f"{n}-gem" for n in names)
+        _assert_file_matches_app(server, "rubygems/names")
+        _assert_file_matches_app(server, "rubygems/specs.4.8.gz")
+        assert server.cli("check", check=False).returncode == 0
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
+def test_check_compares_stored_pypi_documents_with_a_fresh_render(registry_server, tmp_path):
+    from packyard.models import Document
+
+    server = registry_server
+    token = server.mint_token(*SCOPES)
+    _publish(server, tmp_path, token, "audited")
+    assert server.cli("check", check=False).returncode == 0
+    with server.registry().db.write() as session:
+        page = session.get(Document, ("pypi", "simple/audited/index.html"))
+        page.body = page.body.replace(b"audited", b"tampered")
+        session.add(page)
+        session.delete(session.get(Document, ("pypi", "pypi/audited/json")))
+    result = server.cli("check", check=False)
+    assert result.returncode == 1
+    assert "problem: pypi: simple/audited/index.html differs from a fresh render of audited" in result.stdout
+    assert "problem: pypi: pypi/audited/json is missing" in result.stdout

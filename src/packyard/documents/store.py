@@ -16,13 +16,16 @@ rendering anything.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from sqlalchemy import func
 
 from sqlmodel import Session, select
 
 from packyard.db import after_commit
-from packyard.models import Document
+from packyard.models import Document, JournalEntry
 
 from . import rows
 from .files import DocumentFiles
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("packyard.documents")
 
 _PENDING = "packyard.documents.pending"
+_DEFERRED = "packyard.documents.deferred"
+# An aggregate's render: (a read session, the serial it renders at) -> (body, etag, media type).
+AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
 MEMO_ENTRIES = 65536
 
 
@@ -90,6 +96,44 @@ class DocumentStore:
         if prefix:
             return rows.keys_under(session, ecosystem, prefix)
         return list(session.exec(select(Document.key).where(Document.ecosystem == ecosystem)))
+
+    def defer(self, session: Session, ecosystem: str, key: str, render: AggregateRender) -> None:
+        """Render the public aggregate `key` (a listing whose cost grows with the registry) after the
+        commit, outside the ecosystem's write lock, labelled with the serial it was rendered at.
+
+        Consistent for readers: the render reads the ecosystem's latest serial first, then the rows
+        in one read session, so it shows at least every change up to that serial; it is stored
+        set-if-newer by serial (row, files, Redis), so a slower render of an older serial never
+        replaces a newer one, and a burst of changes costs fewer renders than changes (a render
+        already at the latest serial is skipped). It runs before the change's serial is published,
+        so a client that saw its change acknowledged sees it in the aggregate."""
+        deferred = session.info.get(_DEFERRED)
+        if deferred is None:
+            deferred = session.info[_DEFERRED] = {}
+            after_commit(session, lambda: self._render_deferred(session.info.pop(_DEFERRED, {})))
+        deferred[(ecosystem, key)] = render
+
+    def _render_deferred(self, deferred: dict[tuple[str, str], AggregateRender]) -> None:
+        for (ecosystem, key), render in sorted(deferred.items(), key=lambda item: item[0]):
+            try:
+                self.render_aggregate(ecosystem, key, render)
+            except Exception:  # the change is committed: the aggregate catches up with the next one
+                log.exception("could not render %s/%s after the commit", ecosystem, key)
+
+    def render_aggregate(self, ecosystem: str, key: str, render: AggregateRender, *, now: datetime | None = None) -> bool:
+        """Render and store one aggregate now (see `defer`); False when it was already current."""
+        with self.db.read() as session:
+            serial = int(session.exec(select(func.max(JournalEntry.id)).where(JournalEntry.ecosystem == ecosystem)).one() or 0)
+            stored = session.get(Document, (ecosystem, key))
+            if stored is not None and stored.serial >= serial:
+                return False
+            body, etag, media_type = render(session, serial)
+        with self.db.write(lock=ecosystem) as session:  # a short transaction: one row
+            row = session.get(Document, (ecosystem, key))
+            if row is not None and row.serial >= serial:
+                return False
+            self.put(session, ecosystem, key, body, serial=serial, now=now or _utcnow(), etag=etag, media_type=media_type, public=True)
+        return True
 
     def _pending(self, session: Session) -> dict[tuple[str, str], StoredDocument]:
         pending = session.info.get(_PENDING)
@@ -210,3 +254,9 @@ class DocumentStore:
             return hit
         body = doc.fill_base(base)
         return self.filled_memo.put(key, doc.etag, (body, strong_etag(body)))
+
+
+def _utcnow() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
