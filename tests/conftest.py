@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support.backends import Backend, new_production_backend, production_services_reachable
+from tests.support.browser import WatchedContext, chromium, watched_context
 from tests.support.server import RunningServer, start_server
+
+
+def require_production_services() -> None:
+    """PostgreSQL + Redis are needed whatever the pass; in CI their absence fails the test, never skips it."""
+    reason = production_services_reachable()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def production_backend() -> Iterator[Backend]:
+    """A fresh PostgreSQL database, Redis and an S3 bucket (moto), on either pass."""
+    require_production_services()
+    backend = new_production_backend()
+    yield backend
+    backend.drop()
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +54,22 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     for running in started:
         running.stop()
         running.backend.drop()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[tuple]:
+    """Debian's headless Chromium limited to 127.0.0.1, with its refusing proxy (tests/support/browser.py)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def offline_browser(chromium_browser) -> Iterator[WatchedContext]:
+    """A fresh browser context; the test fails if any page in it reached beyond 127.0.0.1, had a
+    local request fail, or threw a script error. Use it for every HTML page packyard serves."""
+    with watched_context(*chromium_browser) as watched:
+        yield watched
+        watched.settle()
+        problems = watched.problems()
+    if problems:
+        pytest.fail("pages must work without internet access and without errors:\n" + "\n".join(problems))

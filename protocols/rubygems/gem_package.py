@@ -305,13 +305,29 @@ def _dependencies(value: Any) -> tuple[list[tuple[str, str]], list[tuple[str, st
     return runtime, development
 
 
+# Marshal's Time format (the quick gemspec) holds years from 1900; `gem build` never writes one before 1980.
+_FIRST_YEAR = 1900
+
+
 def _date(value: Any) -> Optional[dt.datetime]:
     """``Gem::Specification#date=``: one-day resolution, UTC."""
     if value is None:
         return None
+    day = _day(value)
+    if day is None:
+        raise InvalidGem(f"invalid date format in the gemspec: {value!r}")
+    if day.year < _FIRST_YEAR:
+        raise InvalidGem(f"invalid date in the gemspec: {value!r} is before {_FIRST_YEAR}")
+    return day
+
+
+def _day(value: Any) -> Optional[dt.datetime]:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+            try:
+                value = value.astimezone(dt.timezone.utc)
+            except OverflowError:
+                return None
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
@@ -321,8 +337,8 @@ def _date(value: Any) -> Optional[dt.datetime]:
             try:
                 return dt.datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=dt.timezone.utc)
             except ValueError:
-                pass
-    raise InvalidGem(f"invalid date format in the gemspec: {value!r}")
+                return None
+    return None
 
 
 def spec_from_yaml_data(data: Any) -> GemSpec:

@@ -189,14 +189,18 @@ def load(text: bytes | str, *, max_bytes: int = DEFAULT_MAX_YAML_BYTES) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise GemYamlError(f"gem metadata is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    loader = GemYamlLoader(text)
+    loader = None
     try:
+        loader = GemYamlLoader(text)  # the reader refuses control characters here already
         return loader.get_single_data()
     except GemYamlError:
         raise
     except yaml.YAMLError as exc:
         raise GemYamlError(f"gem metadata is not valid YAML: {exc}") from None
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2024-02-30
+        raise GemYamlError(f"gem metadata has an invalid value: {exc}") from None
     except RecursionError:
         raise GemYamlError("gem metadata is nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

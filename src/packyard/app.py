@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from packyard import __version__
+from packyard.api.assets import install_assets
+from packyard.api.docs import install_docs
 from packyard.api.errors import install_error_handlers
 from packyard.api.routes import audit, health, packages, tokens
 from packyard.config import Settings
@@ -53,9 +55,13 @@ def create_api(registry: Registry) -> FastAPI:
         "Management API; the wire protocols live under "
         + ", ".join(f"/{eco}" for eco in registry.adapters)
         + ".",
+        docs_url=None,  # install_docs serves /docs and /redoc from packyard, without any CDN
+        redoc_url=None,
     )
     api.state.registry = registry
     install_error_handlers(api)
+    install_assets(api)
+    install_docs(api)
     for router in (health.router, tokens.router, packages.router, audit.router):
         api.include_router(router)
     return api

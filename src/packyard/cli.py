@@ -184,6 +184,14 @@ class Duration(click.ParamType):
             self.fail(f"'{value}' is not a duration: write e.g. 90s, 30m, 1h or 2d", param, ctx)
         return timedelta(**{self._UNITS[match.group(2) or "s"]: int(match.group(1))})
 
+    @staticmethod
+    def format(duration: timedelta) -> str:
+        seconds = int(duration.total_seconds())
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds and seconds % size == 0:
+                return f"{seconds // size}{unit}"
+        return f"{seconds}s"
+
 
 @main.command()
 @data_dir_option
@@ -229,7 +237,7 @@ def gc(ctx: click.Context, grace: timedelta, delete_them: bool, data_dir: Path |
         removed += gone
         click.echo(f"{blob.sha256}\t{blob.size}\t{blob.modified.isoformat()}" + ("\tremoved" if gone else ""))
     size = sum(b.size for b in found.orphans)
-    summary = f"{len(found.orphans)} unreferenced blob(s) older than {grace} ({size} bytes); {len(found.young)} younger one(s) kept; {found.referenced} in use"
+    summary = f"{len(found.orphans)} unreferenced blob(s) older than {Duration.format(grace)} ({size} bytes); {len(found.young)} younger one(s) kept; {found.referenced} in use"
     if delete_them:
         summary += f"; removed {removed}"
     elif found.orphans:

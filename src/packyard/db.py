@@ -93,7 +93,7 @@ class Database:
         with _faults_as_errors(), Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 if lock is not None and not self.is_sqlite:
-                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(lock)})
+                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_lock_key(lock)})
                 yield session
                 session.commit()
             except BaseException:
@@ -123,5 +123,6 @@ def _faults_as_errors() -> Iterator[None]:
         raise fault from exc
 
 
-def _lock_key(name: str) -> int:
+def advisory_lock_key(name: str) -> int:
+    """A PostgreSQL advisory-lock key for a name (an ecosystem, or "migrations")."""
     return zlib.crc32(b"packyard:" + name.encode())

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import time
-from pathlib import Path
 
 import httpx
 from sqlmodel import select
@@ -29,10 +28,6 @@ def _form(fields: dict[str, str], filename: str) -> tuple[bytes, bytes]:
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     return head, f"\r\n--{BOUNDARY}--\r\n".encode()
-
-
-def _blob_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and ".incoming" not in p.parts]
 
 
 def test_kill_9_mid_upload_leaves_no_partial_blob(tmp_path):
@@ -63,7 +58,7 @@ def test_kill_9_mid_upload_leaves_no_partial_blob(tmp_path):
             (f"POST /pypi/legacy/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n"
              f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {total}\r\n\r\n").encode() + head
         )
-        incoming = data_dir / "blobs" / ".incoming"
+        incoming = server.staging_dir()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             sock.sendall(b"x" * 256 * 1024)
@@ -77,8 +72,7 @@ def test_kill_9_mid_upload_leaves_no_partial_blob(tmp_path):
         server.process.wait(timeout=10)
         sock.close()
 
-        blobs_root = data_dir / "blobs"
-        visible = _blob_files(blobs_root)
+        visible = server.stored_blobs()
         assert len(visible) == 1, visible  # only the completed upload's blob
         registry = server.registry()
         with registry.db.read() as session:

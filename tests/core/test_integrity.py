@@ -117,7 +117,7 @@ def test_gc_lists_and_removes_only_old_unreferenced_blobs(server_factory, tmp_pa
 
     listed = server.cli("gc")
     assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [old_orphan.sha256]
-    assert "1 unreferenced blob(s)" in listed.stderr and "1 younger one(s) kept" in listed.stderr and "4 in use" in listed.stderr
+    assert "1 unreferenced blob(s) older than 1h" in listed.stderr and "1 younger one(s) kept" in listed.stderr and "4 in use" in listed.stderr
     assert _blob_path(server, old_orphan.sha256).exists()  # listing removes nothing
 
     removed = server.cli("gc", "--delete")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from sqlalchemy import create_engine, inspect
 
 from packyard import migrate
@@ -36,3 +40,21 @@ def test_the_configured_backend_gets_the_same_tables_as_sqlite(tmp_path):
         assert _schema(url) == _schema(sqlite_url)
     finally:
         backend.drop()
+
+
+def test_replicas_migrating_one_empty_database_at_once_all_succeed(production_backend, tmp_path):
+    """Several replicas start together: one migrates under the lock, the others then find it at head."""
+    url = production_backend.database_url
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PACKYARD_")}
+    env.update(PACKYARD_DATABASE_URL=url, PACKYARD_DATA_DIR=str(tmp_path))
+    runs = [subprocess.Popen([sys.executable, "-m", "packyard", "db", "upgrade"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for _ in range(4)]
+    outputs = [(run.wait(timeout=120), run.stdout.read()) for run in runs]
+    assert all(code == 0 for code, _ in outputs), outputs
+    migrate.check(url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert len(conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()) == 1
+    finally:
+        engine.dispose()

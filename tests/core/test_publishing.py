@@ -24,7 +24,7 @@ from tests.support.backends import new_backend
 @pytest.fixture
 def registry(tmp_path):
     backend = new_backend()
-    settings = Settings(data_dir=tmp_path, database_url=backend.database_url, redis_url=backend.redis_url)
+    settings = Settings(data_dir=tmp_path, database_url=backend.database_url, redis_url=backend.redis_url, storage_url=backend.storage_url)
     migrate.upgrade(settings.resolved_database_url)
     reg = Registry(settings, adapters={"fake": FakeAdapter()})
     yield reg

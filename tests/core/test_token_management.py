@@ -113,6 +113,13 @@ def test_admin_manages_every_token(server, admin):
     assert httpx.delete(server.url + f"{API}/{other_id}", headers=_bearer(admin[0])).status_code == 200
 
 
+def test_the_cli_manages_every_token(server):
+    minted = _mint(server, server.mint_token("pypi:package:q:write", user="hal"), "pypi:package:q:read")
+    assert server.cli("token", "revoke", str(minted.json()["id"])).returncode == 0  # the operator needs no token
+    unknown = server.cli("token", "revoke", "999999", check=False)
+    assert unknown.returncode == 1 and "No token with id 999999" in unknown.stderr
+
+
 def test_a_password_sign_in_manages_all_of_that_users_tokens(server):
     server.cli("user", "create", "frank", "--password", "s3cret-pw")
     first = server.mint_token("pypi:package:a:read", user="frank", name="one")

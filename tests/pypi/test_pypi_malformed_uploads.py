@@ -39,14 +39,9 @@ def existing(small_server, token, tmp_path_factory):
     return wheel
 
 
-def blob_files(server):
-    root = server.data_dir / "blobs"
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".probe" not in p.name)
-
-
 def snapshot(server, token):
     return (
-        blob_files(server),
+        server.stored_blobs(),
         api(server.url, token, "GET", "/packages/pypi/mal-good").json(),
         api(server.url, token, "GET", "/packages/pypi").json(),
         httpx.get(f"{server.url}/pypi/simple/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}).content,
@@ -227,7 +222,7 @@ def test_malformed_upload_is_refused_and_leaves_nothing(small_server, token, exi
     assert message[:40] in response.reason_phrase  # twine prints the reason phrase
     assert snapshot(small_server, token) == before
     assert api(small_server.url, token, "GET", "/packages/pypi/mal-demo").status_code == 404
-    assert not list((small_server.data_dir / "blobs" / ".incoming").glob("*.part"))
+    assert not list(small_server.staging_dir().glob("*.part"))
 
 
 def test_twine_shows_why_a_hostile_sdist_is_refused(small_server, token, tmp_path):

@@ -58,9 +58,7 @@ def stored_state(server) -> tuple:
         counts = tuple(
             session.exec(select(func.count()).select_from(model)).one() for model in (Package, Artifact, Blob, Document)
         )
-    blobs = server.data_dir / "blobs"
-    files = sorted(str(p.relative_to(blobs)) for p in blobs.rglob("*") if p.is_file())
-    return counts, files
+    return counts, server.stored_blobs()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -49,6 +49,7 @@ class RunningServer:
                 data_dir=self.data_dir,
                 database_url=self.backend.database_url,
                 redis_url=self.backend.redis_url,
+                storage_url=self.backend.storage_url,
                 test_hooks=self.env.get("PACKYARD_TEST_HOOKS") == "true",
             )
             self._registry = Registry(settings)
@@ -58,6 +59,22 @@ class RunningServer:
         from packyard.services.tokens import mint_for_user_name
 
         return mint_for_user_name(self.registry(), user, name, list(scopes)).secret
+
+    def stored_blobs(self) -> list[str]:
+        """Every blob in this server's storage (file paths or object keys, relative to the blob root)."""
+        store = self.backend.object_store
+        if store is not None:
+            return [key.removeprefix("blobs/") for key in store.keys("blobs/")]
+        root = self.data_dir / "blobs"
+        return sorted(
+            str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".incoming" not in p.parts
+        )
+
+    def staging_dir(self) -> Path:
+        """Where uploads in flight are staged as `*.part` files."""
+        if self.backend.object_store is not None:
+            return self.data_dir / "incoming"
+        return self.data_dir / "blobs" / ".incoming"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

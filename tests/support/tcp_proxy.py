@@ -126,6 +126,7 @@ class TcpProxy:
         client, upstream = pair
         peer = {client: upstream, upstream: client}
         selector = selectors.DefaultSelector()
+        graceful = False
         try:
             selector.register(client, selectors.EVENT_READ)
             selector.register(upstream, selectors.EVENT_READ)
@@ -138,7 +139,8 @@ class TcpProxy:
                     continue
                 for key, _ in selector.select(timeout=0.5):
                     data = key.fileobj.recv(65536)
-                    if not data:
+                    if not data:  # one side closed: pass the close on, after what was sent
+                        graceful = True
                         return
                     peer[key.fileobj].sendall(data)
         except (OSError, ValueError):
@@ -146,9 +148,21 @@ class TcpProxy:
         finally:
             selector.close()
             with self._lock:
+                cut = pair not in self._pairs
                 self._pairs.discard(pair)
             for sock in pair:
-                _reset(sock)
+                if graceful and not cut:
+                    _close(sock)
+                else:
+                    _reset(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
 
 
 def _reset(sock: socket.socket) -> None:

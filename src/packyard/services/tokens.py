@@ -131,6 +131,8 @@ def revoke(registry: Registry, token_id: int, by: Identity | None = None, remote
         if (condition := managed_by(by)) is not None:
             query = query.where(condition)
         token = session.exec(query).first()
+        if token is None and by is None:
+            raise NotFound(f"No token with id {token_id}: 'packyard token list' shows the ids.")
         if token is None:
             raise NotFound(f"No token with id {token_id} that you manage: a token manages only itself and the tokens it created.")
         if token.revoked_at is None:

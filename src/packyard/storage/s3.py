@@ -62,6 +62,7 @@ class _RangedObject(io.RawIOBase):
 class S3BlobStorage(BlobStorage):
     def __init__(self, url: str, staging_dir: Path):
         import boto3  # optional dependency: pip install 'packyard[s3]'
+        from botocore.config import Config
 
         parsed = urlparse(url)
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
@@ -69,7 +70,9 @@ class S3BlobStorage(BlobStorage):
         if not self.bucket:
             raise ValueError("PACKYARD_STORAGE_URL needs a bucket: s3://bucket[/prefix]")
         self.prefix = parsed.path.strip("/")
-        self.client = boto3.client("s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region"))
+        # bounded waits: an unreachable store answers 503 within seconds, not after minutes of retries
+        config = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3})
+        self.client = boto3.client("s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region"), config=config)
         self.staging = StagingArea(staging_dir)
 
     def _key(self, sha256: str) -> str:
@@ -77,35 +80,33 @@ class S3BlobStorage(BlobStorage):
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def keep(self, staged: StagedBlob) -> bool:
-        if self.exists(staged.sha256):
-            staged.path.unlink(missing_ok=True)
-            self._touch(staged.sha256)
-            return False
         from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
+            if self.exists(staged.sha256):
+                staged.path.unlink(missing_ok=True)
+                self._touch(staged.sha256)
+                return False
             self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
         except (S3UploadFailedError, ClientError) as exc:
             reason = " ".join(str(exc).split())[:300]
             raise InsufficientStorage(DISK_FULL.format(reason=f"the object store refused the write: {reason}")) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(
-                f"The registry's object store is unreachable right now ({type(exc).__name__}); nothing was stored. "
-                "Retry in a few seconds; if this persists, tell the registry's admin.",
-                RETRY_AFTER_SECONDS,
-            ) from exc
+            raise _unreachable(exc, "nothing was stored") from exc
         staged.path.unlink(missing_ok=True)
         return True
 
     def open(self, sha256: str) -> BinaryIO:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         key = self._key(sha256)
         try:
             size = self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
         except ClientError as exc:
             raise FileNotFoundError(f"blob {sha256} is not in s3://{self.bucket}/{key}") from exc
+        except BotoCoreError as exc:
+            raise _unreachable(exc, "the file cannot be read") from exc
         return io.BufferedReader(_RangedObject(self.client, self.bucket, key, size), buffer_size=READ_BUFFER)
 
     def exists(self, sha256: str) -> bool:
@@ -145,3 +146,11 @@ class S3BlobStorage(BlobStorage):
 
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
+
+
+def _unreachable(exc: Exception, consequence: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"The registry's object store is unreachable right now ({type(exc).__name__}); {consequence}. "
+        "Retry in a few seconds; if this persists, tell the registry's admin.",
+        RETRY_AFTER_SECONDS,
+    )

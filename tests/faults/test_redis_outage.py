@@ -1,0 +1,93 @@
+"""Redis cut for real (a proxy in front of it refuses, then hangs): no request fails because of it.
+Reads fall back to the database (cache misses, serials from the journal), writes go on and show at
+once, a hung Redis does not cost a timeout per request (circuit breaker), and when Redis returns
+the server uses it again — with nothing published during the outage hidden by a stale serial.
+
+Runs in both passes: Redis is always there to put a proxy in front of (PACKYARD_TEST_REDIS_URL,
+else the local 127.0.0.1:6379), over the pass's database."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.faults.faultkit import SCOPES, behind_proxy, gem_push, proxy_for
+from tests.pypi.pypi_clients import http_upload
+from tests.pypi.pypi_dists import build_wheel
+from tests.rubygems.gemtools import craft_gem
+from tests.support.backends import TEST_REDIS_URL, Backend, new_backend
+from tests.support.server import start_server
+
+REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def outage(tmp_path):
+    base = new_backend()
+    backend = Backend(base.database_url, REDIS_URL, base._dbname)
+    proxy = proxy_for(REDIS_URL)
+    server = start_server(tmp_path / "server", backend=behind_proxy(backend, redis=proxy), workers=2)
+    try:
+        yield server, proxy
+    finally:
+        proxy.open()
+        server.stop()
+        proxy.stop()
+        backend.drop()
+
+
+def _everything_answers(server, token: str, versions: list[str]) -> None:
+    """Each read shows every version published so far, on whichever worker answers (several tries)."""
+    for _ in range(6):
+        page = httpx.get(f"{server.url}/pypi/simple/cached/", timeout=30)
+        assert page.status_code == 200, page.text
+        for version in versions:
+            assert f"cached-{version}-py3-none-any.whl" in page.text, (version, page.text)
+        info = httpx.get(f"{server.url}/rubygems/info/cached-gem", timeout=30)
+        assert info.status_code == 200
+        for version in versions:
+            assert f"\n{version}.0 " in "\n" + info.text, (version, info.text)
+        for path in ("/pypi/simple/", "/pypi/pypi/cached/json", "/rubygems/versions", "/rubygems/specs.4.8.gz", "/api/v1/packages"):
+            answer = httpx.get(server.url + path, timeout=30)
+            assert answer.status_code == 200, (path, answer.status_code, answer.text)
+
+
+def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(outage, tmp_path):
+    server, proxy = outage
+    token = server.mint_token(*SCOPES)
+    dists = tmp_path / "dists"
+    dists.mkdir()
+
+    def publish(version: str) -> None:
+        wheel = build_wheel(dists, "cached", version)
+        assert http_upload(server.url, token, wheel, "cached", version).status_code == 200
+        assert gem_push(server.url, token, craft_gem("cached-gem", f"{version}.0")).status_code == 200
+
+    publish("1.0")
+    _everything_answers(server, token, ["1.0"])  # the caches are warm
+
+    proxy.close()  # refused
+    publish("1.1")
+    _everything_answers(server, token, ["1.0", "1.1"])
+    ready = httpx.get(f"{server.url}/readyz", timeout=30)
+    assert ready.status_code == 200 and "redis" in ready.json()["degraded"]
+
+    proxy.hang()  # accepted, never answered: each call would wait for its timeout
+    started = time.monotonic()
+    publish("1.2")
+    _everything_answers(server, token, ["1.0", "1.1", "1.2"])
+    # 2 uploads and 42 reads; with a timeout paid per request this takes over 40 s
+    assert time.monotonic() - started < 30
+
+    proxy.open()
+    time.sleep(1.5)  # the breaker's cool-down
+    # Redis still holds the serial and pages of before the outage: they must not come back
+    _everything_answers(server, token, ["1.0", "1.1", "1.2"])
+    publish("1.3")
+    _everything_answers(server, token, ["1.0", "1.1", "1.2", "1.3"])
+    ready = httpx.get(f"{server.url}/readyz", timeout=30)
+    assert ready.status_code == 200 and "degraded" not in ready.json()
+    log = server.log()
+    assert "Traceback" not in log and "Redis is reachable again" in log
