@@ -27,21 +27,29 @@ PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v
 
 _GEM_BUILDER = r"""
 require "rubygems/package"
-dir, count = ARGV[0], ARGV[1].to_i
+dir, count, prefix, first = ARGV[0], ARGV[1].to_i, ARGV[2], ARGV[3].to_i
 Dir.chdir(dir) do
-  count.times do |i|
+  (first...first + count).each do |i|
     spec = Gem::Specification.new do |s|
-      s.name = "bench#{i}"
+      s.name = "#{prefix}#{i}"
       s.version = "1.0.0"
       s.summary = "bench gem #{i}"
       s.authors = ["bench"]
       s.files = []
-      s.add_runtime_dependency "bench#{i + 1}", ">= 0" if i.odd?
+      s.add_runtime_dependency "#{prefix}#{i + 1}", ">= 0" if i.odd?
     end
     Gem::DefaultUserInteraction.use_ui(Gem::SilentUI.new) { Gem::Package.build(spec) }
   end
 end
 """
+
+
+def build_gems(directory: Path, count: int, prefix: str = "bench", first: int = 0) -> list[Path]:
+    """`count` gems <prefix><first>... 1.0.0 (odd ones depend on the next), built by RubyGems itself."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ruby", "-e", _GEM_BUILDER, str(directory), str(count), prefix, str(first)], check=True,
+                   capture_output=True)
+    return [directory / f"{prefix}{i}-1.0.0.gem" for i in range(first, first + count)]
 
 
 def start(workdir: Path, **kwargs) -> RunningServer:
@@ -52,6 +60,18 @@ def restart(server: RunningServer, workers: int = 2) -> RunningServer:
     """Stop the server and start it again on the same data and backend: every worker starts cold."""
     server.stop()
     return start_server(server.data_dir, workers=workers, backend=server.backend, access_log=False)
+
+
+def in_process_client(server: RunningServer):
+    """A client calling the app in this process (no sockets) on the server's database and storage."""
+    import warnings
+
+    from starlette.testclient import TestClient
+
+    from packyard.app import create_app
+
+    warnings.filterwarnings("ignore", message="You should not use the 'timeout' argument")
+    return TestClient(create_app(registry=server.registry()), base_url="http://127.0.0.1")
 
 
 def upload_wheel(url: str, token: str, wheel: Path, name: str, version: str, client=httpx) -> None:
@@ -68,17 +88,13 @@ def upload_wheel(url: str, token: str, wheel: Path, name: str, version: str, cli
     response.raise_for_status()
 
 
-def populate_pypi_in_process(server: RunningServer, first: int, count: int, workdir: Path) -> None:
+def populate_pypi_in_process(server: RunningServer, count: int, workdir: Path, first: int = 0) -> None:
     """Projects bench-p-<first>... published in this process through the app's own upload handler
     (no sockets, no HTTP parsing by uvicorn) on the server's database and storage: fast enough for 10,000."""
-    from starlette.testclient import TestClient
-
-    from packyard.app import create_app
-
     token = server.mint_token("pypi:package:*:write", user="bench")
     wheels = workdir / "wheels"
     wheels.mkdir(exist_ok=True)
-    with TestClient(create_app(registry=server.registry()), base_url="http://127.0.0.1") as client:
+    with in_process_client(server) as client:
         for i in range(first, first + count):
             upload_wheel("http://127.0.0.1", token, build_wheel(wheels, f"bench-p-{i}", "1.0"), f"bench-p-{i}", "1.0",
                          client=client)
@@ -121,42 +137,30 @@ def start_front(server: RunningServer, prefix: Path, workers: int = 2) -> Runnin
     return start_nginx(server, prefix, workers=workers, access_log=False)
 
 
-def populate_pypi(server: RunningServer, count: int, workdir: Path) -> None:
+def populate_pypi(server: RunningServer, count: int, workdir: Path, first: int = 0) -> None:
+    """Projects bench-p-<first>... 1.0 (one wheel each), through the real upload endpoint over HTTP."""
     token = server.mint_token("pypi:package:*:write", user="bench")
     wheels = workdir / "wheels"
     wheels.mkdir(exist_ok=True)
 
     def upload(i: int) -> None:
-        wheel = build_wheel(wheels, f"bench-p-{i}", "1.0")
-        data = wheel.read_bytes()
-        response = httpx.post(
-            server.url + "/pypi/legacy/",
-            auth=("__token__", token),
-            data={":action": "file_upload", "protocol_version": "1", "name": f"bench-p-{i}", "version": "1.0",
-                  "filetype": "bdist_wheel", "pyversion": "py3", "metadata_version": "2.1",
-                  "sha256_digest": hashlib.sha256(data).hexdigest()},
-            files={"content": (wheel.name, data, "application/octet-stream")},
-            timeout=60,
-        )
-        response.raise_for_status()
+        upload_wheel(server.url, token, build_wheel(wheels, f"bench-p-{i}", "1.0"), f"bench-p-{i}", "1.0")
 
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(upload, range(count)))
+        list(pool.map(upload, range(first, first + count)))
+
+
+def push_gem(url: str, token: str, path: Path, client=httpx) -> None:
+    response = client.post(url + "/rubygems/api/v1/gems", headers={"Authorization": token},
+                           content=path.read_bytes(), timeout=60)
+    response.raise_for_status()
 
 
 def populate_rubygems(server: RunningServer, count: int, workdir: Path) -> None:
     token = server.mint_token("rubygems:gem:*:write", user="bench")
-    gems = workdir / "gems"
-    gems.mkdir(exist_ok=True)
-    subprocess.run(["ruby", "-e", _GEM_BUILDER, str(gems), str(count)], check=True, capture_output=True)
-
-    def push(path: Path) -> None:
-        response = httpx.post(server.url + "/rubygems/api/v1/gems", headers={"Authorization": token},
-                              content=path.read_bytes(), timeout=60)
-        response.raise_for_status()
-
+    gems = build_gems(workdir / "gems", count)
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(push, sorted(gems.glob("*.gem"))))
+        list(pool.map(lambda path: push_gem(server.url, token, path), gems))
 
 
 def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 5, connections: int = 32,

@@ -72,7 +72,7 @@ def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
     started = time.monotonic()
     try:
         if in_process:
-            populate_pypi_in_process(server, 0, size, workdir)
+            populate_pypi_in_process(server, size, workdir)
         else:
             populate_pypi(server, size, workdir)
         populate_rubygems(server, gem_count, workdir)

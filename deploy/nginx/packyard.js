@@ -9,37 +9,16 @@
 var fs = require('fs');
 
 var QUOTED_ETAG = /^(W\/)?"[\x21\x23-\x7e]*"$/;
-var SHA256_HEX = /^[0-9a-f]{64}$/;
-
-function sidecarEtag(r, file) {
-    try {
-        var value = fs.readFileSync(r.variables.packyard_etags + file + '.etag', 'utf8').trim();
-        return QUOTED_ETAG.test(value) ? value : '';
-    } catch (e) {
-        return '';
-    }
-}
-
-// A PyPI file is a symlink into content-addressed blob storage (`ab/cd/<sha256>`), and the app's
-// ETag for it is that quoted sha256, so the link itself names the ETag when no sidecar exists.
-function blobEtag(r, file) {
-    try {
-        var name = fs.realpathSync(r.variables.document_root + file).split('/').pop();
-        return SHA256_HEX.test(name) ? '"' + name + '"' : '';
-    } catch (e) {
-        return '';
-    }
-}
 
 // The ETag to send for $packyard_file, or '' when nginx must not answer (no sidecar: not public,
 // not written yet, or being removed).
 function etag(r) {
-    var file = r.variables.packyard_file;
-    var value = sidecarEtag(r, file);
-    if (!value && r.variables.packyard_blob_etag === 'sha256') {
-        value = blobEtag(r, file);
+    try {
+        var value = fs.readFileSync(r.variables.packyard_etags + r.variables.packyard_file + '.etag', 'utf8').trim();
+        return QUOTED_ETAG.test(value) ? value : '';
+    } catch (e) {
+        return '';
     }
-    return value;
 }
 
 function opaque(tag) {
@@ -64,10 +43,11 @@ function notModified(r) {
     return '';
 }
 
-// '1' when a RubyGems Range request must go to the app. nginx answers a single `bytes=N-[M]` range
-// inside the body with 206 exactly as the app does; the app answers a range at or past the end (and
-// one covering the whole body) with the full body and 200, which bundler 2.3 needs, where nginx
-// would say 416 — so those, suffix ranges and anything unusual go to the app.
+// '1' when a Range request must go to the app. nginx answers a single `bytes=N-[M]` range inside
+// the body, not covering all of it, with 206 exactly as the app does. The app answers the rest in
+// its own ways — a range at or past the end with 416 on PyPI but with the full body and 200 on the
+// RubyGems compact index (bundler 2.3 needs that), a whole-body range with 200 — so those, suffix
+// ranges and anything unusual go to the app.
 function rangeNeedsApp(r) {
     var header = r.headersIn['Range'];
     if (!header) {

@@ -7,16 +7,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.front.public_layout import PIP_ACCEPT, mirror_public
 from tests.pypi.pypi_clients import Venv, api, twine_upload
 from tests.pypi.pypi_dists import build_sdist, build_wheel
 from tests.rubygems.conftest import PUSH_SCOPES, require_ruby
 from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem, module_name
 
-
-def written_out(front) -> None:
-    """The public files after a change, in the materialized-files layout."""
-    mirror_public(front.app)
+PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 
 def json_page(url: str, project: str) -> dict:
@@ -35,7 +31,6 @@ def pypi_published(front, tmp_path_factory):
     result = twine_upload(front.url, files, tmp_path_factory.mktemp("twine-home"), "__token__", token)
     assert result.returncode == 0, result.stdout + result.stderr
     assert front.nginx.answered_itself("POST", "/pypi/legacy/") == [False] * 3
-    written_out(front)
     return {"token": token, "out": out}
 
 
@@ -68,14 +63,12 @@ def test_an_upload_or_yank_through_nginx_is_on_the_next_read(front, pypi_publish
     wheel = build_wheel(pypi_published["out"], "fr-base", "1.1")
     result = twine_upload(front.url, [wheel], tmp_path / "home", "__token__", token)
     assert result.returncode == 0, result.stdout + result.stderr
-    written_out(front)
     page = json_page(front.url, "fr-base")
     assert "1.1" in page["versions"]
     assert front.nginx.answered_itself("GET", "/pypi/simple/fr-base/")[-1]
 
     response = api(front.url, token, "POST", "/packages/pypi/fr-base/versions/1.1/yank", json={"reason": "bad"})
     assert response.status_code == 200, response.text
-    written_out(front)
     files = {f["filename"]: f for f in json_page(front.url, "fr-base")["files"]}
     assert files["fr_base-1.1-py3-none-any.whl"]["yanked"] == "bad"
     assert front.nginx.answered_itself("GET", "/pypi/simple/fr-base/")[-1]
@@ -88,8 +81,8 @@ def test_a_private_project_needs_credentials_through_nginx(front, pypi_published
     admin = front.app.mint_token("admin", user="root")
     response = api(front.url, admin, "PATCH", "/packages/pypi/fr-secret", json={"visibility": "private"})
     assert response.status_code == 200, response.text
-    written_out(front)
-    assert not (front.app.data_dir / "public" / "pypi" / "simple" / "fr-secret").exists()
+    public = front.app.data_dir / "public" / "pypi"
+    assert not [p for p in public.rglob("*") if "fr-secret" in str(p) and not p.is_dir()]  # never where nginx serves
 
     for path in ("/pypi/simple/fr-secret/", "/pypi/files/fr-secret/fr_secret-1.0-py3-none-any.whl"):
         anonymous = httpx.get(front.url + path, headers={"Accept": PIP_ACCEPT})
@@ -133,7 +126,6 @@ def test_gem_push_install_and_bundler_range_through_nginx(front, gem_env, tmp_pa
         pushed = gem_push(gem_env, front.url, build_gem(src, build, gem_env.env()), token)
         assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert front.nginx.answered_itself("POST", "/rubygems/api/v1/gems") == [False, False]
-    written_out(front)
 
     installed = gem_env.run(["gem", "install", "fr-gem", "--clear-sources", "--source", f"{front.url}/rubygems/",
                              "--no-document"])
@@ -153,7 +145,6 @@ def test_gem_push_install_and_bundler_range_through_nginx(front, gem_env, tmp_pa
     # a new version pushed through nginx is on bundler's next read: the tail of /versions by Range (206)
     newer = build_gem(GemSource("fr-gem", "1.1.0", runtime=[("fr-dep", ["~> 1.0"])]), build, gem_env.env())
     assert gem_push(gem_env, front.url, newer, token).returncode == 0
-    written_out(front)
     update = gem_env.run(["bundle", "update", "fr-gem", "--verbose"], cwd=project)
     assert "fr-gem (1.1.0)" in (project / "Gemfile.lock").read_text()
     assert f"HTTP 206 Partial Content {front.url}/rubygems/versions" in update.stdout, update.stdout[-3000:]
@@ -166,6 +157,16 @@ def test_gem_push_install_and_bundler_range_through_nginx(front, gem_env, tmp_pa
     gem_env.run(["bundle", "update", "fr-gem"], cwd=project)
     assert front.nginx.log_lines()[-1] == "GET /rubygems/versions 304 upstream=-"
 
+    # a yank through nginx is on the next read through nginx, and the yanked file is gone from disk
+    yanked = gem_env.run(["gem", "yank", "fr-gem", "-v", "1.1.0", "--host", f"{front.url}/rubygems"],
+                         GEM_HOST_API_KEY=token)
+    assert "Successfully deleted gem: fr-gem (1.1.0)" in yanked.stdout, yanked.stdout
+    info = httpx.get(f"{front.url}/rubygems/info/fr-gem")
+    assert info.status_code == 200 and b"1.1.0" not in info.content and b"1.0.0" in info.content
+    assert front.nginx.answered_itself("GET", "/rubygems/info/fr-gem")[-1]
+    assert httpx.get(f"{front.url}/rubygems/gems/fr-gem-1.1.0.gem").status_code == 404
+    assert front.nginx.answered_itself("GET", "/rubygems/gems/fr-gem-1.1.0.gem")[-1] is False
+
 
 def test_a_private_gem_needs_credentials_through_nginx(front, gem_env, tmp_path) -> None:
     token = front.app.mint_token(*PUSH_SCOPES, user="secretive")
@@ -176,7 +177,6 @@ def test_a_private_gem_needs_credentials_through_nginx(front, gem_env, tmp_path)
     admin = front.app.mint_token("admin", user="root")
     response = api(front.url, admin, "PATCH", "/packages/rubygems/fr-secret", json={"visibility": "private"})
     assert response.status_code == 200, response.text
-    written_out(front)
     for path in ("/rubygems/info/fr-secret", "/rubygems/gems/fr-secret-1.0.0.gem"):
         anonymous = httpx.get(front.url + path)
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == 'Basic realm="packyard"'
