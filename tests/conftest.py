@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.backends import Backend, new_production_backend, production_services_reachable
+from tests.support.backends import Backend, new_postgres_backend, new_production_backend, production_services_reachable
 from tests.support.browser import WatchedContext, chromium, watched_context
 from tests.support.server import RunningServer, start_server
 
@@ -27,6 +27,16 @@ def production_backend() -> Iterator[Backend]:
     """A fresh PostgreSQL database, Redis and an S3 bucket (moto), on either pass."""
     require_production_services()
     backend = new_production_backend()
+    yield backend
+    backend.drop()
+
+
+@pytest.fixture
+def postgres_backend() -> Iterator[Backend]:
+    """A fresh PostgreSQL database with this pass's Redis and storage, on either pass (tests of
+    PostgreSQL itself: its outages, its lock timeouts)."""
+    require_production_services()
+    backend = new_postgres_backend()
     yield backend
     backend.drop()
 

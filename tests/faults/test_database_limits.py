@@ -12,7 +12,6 @@ from sqlalchemy import text
 from packyard.db import Database
 from packyard.errors import InsufficientStorage, ServiceUnavailable
 from tests.faults.faultkit import fill, small_disk
-from tests.support.backends import TEST_DATABASE_URL, new_backend
 
 
 def test_a_write_lock_held_too_long_is_a_503_busy_and_then_granted(tmp_path):
@@ -53,9 +52,8 @@ def test_a_full_disk_under_sqlite_is_a_507_and_writes_resume_when_space_is_freed
         db.dispose()
 
 
-@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL's lock timeout: runs in the PostgreSQL pass")
-def test_postgres_write_lock_held_too_long_is_a_503_busy_and_then_granted():
-    backend = new_backend()
+def test_postgres_write_lock_held_too_long_is_a_503_busy_and_then_granted(postgres_backend):
+    backend = postgres_backend
     db = Database(backend.database_url, wait_seconds=0.5)
     holder = Database(backend.database_url)
     try:
@@ -70,4 +68,3 @@ def test_postgres_write_lock_held_too_long_is_a_503_busy_and_then_granted():
     finally:
         db.dispose()
         holder.dispose()
-        backend.drop()

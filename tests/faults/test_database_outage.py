@@ -2,8 +2,8 @@
 every route answers a clear, retryable 503 at once — never a 500, never a hang — and after the
 outage the very next request succeeds, with everything acknowledged before it intact.
 
-Runs in the PostgreSQL pass (the embedded default's SQLite has no connection to cut; its disk-full
-and busy answers are tested in test_disk_full.py and tests/core)."""
+Runs on both passes, always against PostgreSQL (the embedded default's SQLite has no connection to
+cut; its disk-full and busy answers are tested in test_disk_full.py and tests/core)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,14 @@ from tests.faults.faultkit import FAST_FAILING, SCOPES, behind_proxy, gem_file, 
 from tests.pypi.pypi_clients import http_upload, twine_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import RubyEnv, craft_gem
-from tests.support.backends import TEST_DATABASE_URL, new_backend
 from tests.support.server import start_server
-
-pytestmark = pytest.mark.skipif(
-    not TEST_DATABASE_URL, reason="cuts PostgreSQL: runs in the PostgreSQL pass (PACKYARD_TEST_DATABASE_URL)"
-)
 
 DOWN = "database is unavailable"
 
 
 @pytest.fixture
-def outage(tmp_path):
-    backend = new_backend()
+def outage(tmp_path, postgres_backend):
+    backend = postgres_backend
     proxy = proxy_for(backend.database_url)
     server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=proxy), extra_env=FAST_FAILING)
     try:
@@ -37,7 +32,6 @@ def outage(tmp_path):
         proxy.open()  # so the server and the in-process registry shut down cleanly
         server.stop()
         proxy.stop()
-        backend.drop()
 
 
 def _retryable_503(response: httpx.Response) -> None:

@@ -87,6 +87,16 @@ def new_backend() -> Backend:
     return _with_object_store(backend) if TEST_S3 else backend
 
 
+def new_postgres_backend() -> Backend:
+    """A fresh PostgreSQL database (the configured one, or the local one at 127.0.0.1) with this
+    pass's Redis and blob storage: for tests of PostgreSQL itself, which run on either pass."""
+    if TEST_DATABASE_URL:
+        return new_backend()
+    name, url = new_postgres_database(LOCAL_DATABASE_URL)
+    backend = Backend(url, TEST_REDIS_URL, name, LOCAL_DATABASE_URL)
+    return _with_object_store(backend) if TEST_S3 else backend
+
+
 def new_production_backend() -> Backend:
     """PostgreSQL + Redis + a fresh S3 bucket, whatever pass this is (the configured services, or
     the local ones at 127.0.0.1): the topology of several replicas needs all three."""
