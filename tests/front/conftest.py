@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.backends import new_backend
 from tests.support.nginx import RunningNginx, start_nginx
 from tests.support.server import RunningServer, start_server
 
@@ -31,7 +32,7 @@ class Front:
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    app = start_server(tmp_path_factory.mktemp("app"))
+    app = start_server(tmp_path_factory.mktemp("app"), backend=new_backend(local_blobs=True))
     try:
         nginx = start_nginx(app, tmp_path_factory.mktemp("nginx"))
     except BaseException:

@@ -77,14 +77,15 @@ def _with_object_store(backend: Backend) -> Backend:
     return backend
 
 
-def new_backend() -> Backend:
-    """A fresh, empty backend for one server."""
+def new_backend(*, local_blobs: bool = False) -> Backend:
+    """A fresh, empty backend for one server; `local_blobs` keeps blobs in files even on the S3 pass
+    (the nginx front serves public blobs from the data directory, so it needs them there)."""
     if not TEST_DATABASE_URL:
         backend = Backend(None, TEST_REDIS_URL)
     else:
         name, url = new_postgres_database(TEST_DATABASE_URL)
         backend = Backend(url, TEST_REDIS_URL, name, TEST_DATABASE_URL)
-    return _with_object_store(backend) if TEST_S3 else backend
+    return _with_object_store(backend) if TEST_S3 and not local_blobs else backend
 
 
 def new_postgres_backend() -> Backend:
