@@ -148,3 +148,30 @@ def test_a_failed_commit_leaves_no_blob(registry, monkeypatch):
     assert list(registry.storage.staging.directory.iterdir()) == []
     with registry.db.read() as session:
         assert session.exec(select(Artifact)).all() == [] and session.exec(select(Blob)).all() == []
+
+
+def test_a_failed_publish_leaves_the_blob_to_a_publish_that_claimed_it_meanwhile(registry, monkeypatch):
+    """Replica A's publish fails after storing a blob; before A cleans up, replica B (nginx retrying
+    the same file) stores the same bytes, finds the blob present and commits. B's blob must stay."""
+    from packyard.services import publishing
+
+    alice = identity(registry, "alice", "fake:thing:*:write")
+    adapter = registry.adapters["fake"]
+    original_on_change, original_cleanup = adapter.on_change, publishing._delete_unreferenced_blob
+
+    def explode(session, change):
+        raise RuntimeError("replica A failed")
+
+    def b_publishes_first(*args):
+        monkeypatch.setattr(adapter, "on_change", original_on_change)
+        assert upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"same bytes").created
+        original_cleanup(*args)
+
+    monkeypatch.setattr(adapter, "on_change", explode)
+    monkeypatch.setattr(publishing, "_delete_unreferenced_blob", b_publishes_first)
+    with pytest.raises(RuntimeError, match="replica A"):
+        upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"same bytes")
+    sha = __import__("hashlib").sha256(b"same bytes").hexdigest()
+    assert registry.storage.exists(sha)
+    with registry.storage.open(sha) as handle:
+        assert handle.read() == b"same bytes"
