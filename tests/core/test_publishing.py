@@ -200,3 +200,24 @@ def test_a_slow_blob_write_does_not_hold_the_ecosystem_lock(registry, monkeypatc
         release.set()
         slow.join(60)
     assert results["slow"].created and results["slow"].serial > quick.serial
+
+
+def test_a_failed_publish_leaves_its_blob_for_a_publish_of_the_same_bytes(registry, monkeypatch):
+    """Replica A's publish fails after storing a blob; replica B (nginx retrying the same file)
+    stores the same bytes, finds the blob present and commits. The blob must be there for B: a
+    failed publish never deletes what it stored (gc collects it only if no row ever claims it)."""
+    alice = identity(registry, "alice", "fake:thing:*:write")
+    adapter = registry.adapters["fake"]
+    original_on_change = adapter.on_change
+
+    def explode(session, change):
+        raise RuntimeError("replica A failed")
+
+    monkeypatch.setattr(adapter, "on_change", explode)
+    with pytest.raises(RuntimeError, match="replica A"):
+        upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"same bytes")
+    monkeypatch.setattr(adapter, "on_change", original_on_change)
+    assert upload(registry, alice, "pkg", "1.0", "pkg-1.0.tar", b"same bytes").created
+    sha = hashlib.sha256(b"same bytes").hexdigest()
+    with registry.storage.open(sha) as handle:
+        assert handle.read() == b"same bytes"

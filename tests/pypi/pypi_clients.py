@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,36 @@ def http_upload(
 
 def api(server_url: str, token: str, method: str, path: str, **kwargs) -> httpx.Response:
     return httpx.request(method, f"{server_url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
+
+
+class SlowUpload:
+    """One upload sent to a server in two halves: the second when the test says (e.g. after a SIGTERM)."""
+
+    def __init__(self, server, token: str, name: str, path: Path):
+        boundary = "slowuploadboundary"
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in upload_form(path, name, "1.0").items()
+        )
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{path.name}"\r\n'
+                 "Content-Type: application/octet-stream\r\n\r\n").encode()
+        body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        self.rest = body[len(body) // 2:]
+        auth = httpx.BasicAuth("__token__", token)._auth_header
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+        self.sock.sendall(
+            (f"POST /pypi/legacy/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n"
+             f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+            + body[: len(body) // 2]
+        )
+
+    def finish(self) -> bytes:
+        self.sock.sendall(self.rest)
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+        self.sock.close()
+        return response

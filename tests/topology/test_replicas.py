@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine
 
-from tests.pypi.pypi_clients import Venv, api, http_upload, twine_upload, upload_form
+from tests.pypi.pypi_clients import SlowUpload, Venv, api, http_upload, twine_upload
 from tests.pypi.pypi_dists import build_sdist, build_wheel
 from tests.rubygems.conftest import PUSH_SCOPES, push, require_ruby, yank
 from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem, craft_gem
@@ -174,44 +173,11 @@ def _assert_stored(topology, files) -> None:
             assert download.status_code == 200 and download.content == path.read_bytes(), name
 
 
-class _SlowUpload:
-    """One upload sent straight to a replica, its body in two halves, to be in flight across a SIGTERM."""
-
-    def __init__(self, replica, token: str, name: str, path: Path):
-        boundary = "slowuploadboundary"
-        head = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-            for k, v in upload_form(path, name, "1.0").items()
-        )
-        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{path.name}"\r\n'
-                 "Content-Type: application/octet-stream\r\n\r\n").encode()
-        body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-        self.rest = body[len(body) // 2:]
-        auth = httpx.BasicAuth("__token__", token)._auth_header
-        self.sock = socket.create_connection(("127.0.0.1", replica.port), timeout=60)
-        self.sock.sendall(
-            (f"POST /pypi/legacy/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n"
-             f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-            + body[: len(body) // 2]
-        )
-
-    def finish(self) -> bytes:
-        self.sock.sendall(self.rest)
-        response = b""
-        while b"\r\n\r\n" not in response:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                break
-            response += chunk
-        self.sock.close()
-        return response
-
-
 def test_sigterm_drains_requests_in_flight_and_nginx_sends_the_rest_to_the_other_replica(topology, tmp_path):
     a = topology.replicas[0]
     token = a.mint_token("pypi:package:*:write", user="drain")
     slow_name, slow_path = "lb-inflight", build_wheel(tmp_path, "lb-inflight", "1.0")
-    slow = _SlowUpload(a, token, slow_name, slow_path)
+    slow = SlowUpload(a, token, slow_name, slow_path)
     files = _uploads(tmp_path, "term", 24)
     start = len(topology.nginx.log_lines())
 
@@ -240,8 +206,12 @@ def test_sigkill_of_a_replica_loses_nothing_acknowledged(topology, tmp_path):
     _assert_stored(topology, acknowledged)
 
 
-def test_replica_data_dirs_hold_no_blobs(topology):
+def test_replica_data_dirs_hold_no_blobs(topology, tmp_path):
     """Blobs live only in the bucket; a data dir holds at most staging files in flight, gone afterwards."""
+    token = topology.replicas[0].mint_token("pypi:package:*:write", user="walker")
+    for i in range(4):  # on both replicas, after everything the tests above stored
+        wheel = build_wheel(tmp_path, f"lb-walk-{i}", "1.0")
+        assert http_upload(topology.url, token, wheel, f"lb-walk-{i}", "1.0").status_code == 200
     for replica in topology.replicas:
         files = [p.relative_to(replica.data_dir) for p in replica.data_dir.rglob("*") if p.is_file()]
         assert files == [], files
