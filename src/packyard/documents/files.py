@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .stored import BLOB, DOCUMENT, StoredDocument
+from .stored import BLOB, DOCUMENT, TEMP_PREFIX, StoredDocument
 
 Stamp = tuple[int, int, int]
 BlobPath = Callable[[str], Path]
@@ -30,7 +30,7 @@ BlobPath = Callable[[str], Path]
 
 def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -46,7 +46,7 @@ def link_atomic(path: Path, target: Path) -> None:
             return
     except OSError:
         pass
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
     tmp.unlink(missing_ok=True)
     os.symlink(relative, tmp)
     os.replace(tmp, path)
@@ -181,6 +181,6 @@ def _relative_files(root: Path) -> Iterator[str]:
         return
     for directory, _dirs, names in os.walk(root):
         for name in names:
-            if name.startswith("."):
+            if name.startswith(TEMP_PREFIX):
                 continue
             yield os.path.relpath(os.path.join(directory, name), root)

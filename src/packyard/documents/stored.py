@@ -57,8 +57,12 @@ class StoredDocument:
         return cls(b"", "", "", ABSENT, False, serial)
 
 
+TEMP_PREFIX: Final = ".packyard-tmp-"  # files being written; never a key
+
+
 def safe_key(key: str) -> bool:
-    """Keys come from URL paths: refuse anything that could leave the ecosystem's directory."""
+    """Keys come from URL paths: refuse anything that could leave the ecosystem's directory (a
+    gem may be named `.foo`, so a leading dot is fine)."""
     if not key or key.startswith("/") or "\x00" in key or "\\" in key or len(key) > 1000:
         return False
-    return all(part not in ("", ".", "..") and not part.startswith(".") for part in key.split("/"))
+    return all(part not in ("", ".", "..") and not part.startswith(TEMP_PREFIX) for part in key.split("/"))
