@@ -54,7 +54,7 @@ def _gone(server: RunningServer, relative: str) -> bool:
 
 @pytest.fixture
 def registry_server(tmp_path):
-    server = start_server(tmp_path / "server")
+    server = start_server(tmp_path / "server", backend=new_backend(local_blobs=True))
     yield server
     server.stop()
     server.backend.drop()
@@ -212,7 +212,7 @@ def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(
 
 
 def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
-    server = start_server(tmp_path / "server", workers=2)
+    server = start_server(tmp_path / "server", workers=2, backend=new_backend(local_blobs=True))
     try:
         token = server.mint_token(*SCOPES)
         admin = {"Authorization": f"Bearer {server.mint_token('admin', user='root')}"}
@@ -241,7 +241,7 @@ def test_aggregates_rendered_after_concurrent_commits_end_complete_and_current(t
     carry the latest serial, and the public files say the same."""
     import threading
 
-    server = start_server(tmp_path / "server", workers=2)
+    server = start_server(tmp_path / "server", workers=2, backend=new_backend(local_blobs=True))
     try:
         token = server.mint_token(*SCOPES)
         dists = tmp_path / "dists"

@@ -15,6 +15,7 @@ from packyard.models import Document
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
+from tests.support.backends import new_backend
 
 
 def _publish_some(server, tmp_path) -> tuple[str, str]:
@@ -56,7 +57,7 @@ def _blob_path(server, sha256: str):
 
 
 def test_check_passes_on_sound_data_and_names_a_corrupt_or_missing_blob(server_factory, tmp_path):
-    server = server_factory()
+    server = server_factory(backend=new_backend(local_blobs=True))
     wheel_sha, gem_sha = _publish_some(server, tmp_path)
     ok = server.cli("check", check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -81,7 +82,7 @@ def test_check_passes_on_sound_data_and_names_a_corrupt_or_missing_blob(server_f
 
 
 def test_check_finds_stored_documents_that_differ_from_a_fresh_render(server_factory, tmp_path):
-    server = server_factory()
+    server = server_factory(backend=new_backend(local_blobs=True))
     _publish_some(server, tmp_path)
     registry = server.registry()
     with registry.db.write() as session:
@@ -105,7 +106,7 @@ def test_check_finds_stored_documents_that_differ_from_a_fresh_render(server_fac
 
 
 def test_gc_lists_and_removes_only_old_unreferenced_blobs(server_factory, tmp_path):
-    server = server_factory()
+    server = server_factory(backend=new_backend(local_blobs=True))
     wheel_sha, gem_sha = _publish_some(server, tmp_path)
     storage = server.registry().storage
     old_orphan = storage.stage_sync([b"left behind by a crash"], max_bytes=None)
@@ -135,7 +136,7 @@ def test_gc_lists_and_removes_only_old_unreferenced_blobs(server_factory, tmp_pa
 
 def test_an_orphan_kept_again_by_a_publish_is_young_again(server_factory, tmp_path):
     """A crash left the blob; a later upload of the same bytes reuses it. gc must not take it."""
-    server = server_factory()
+    server = server_factory(backend=new_backend(local_blobs=True))
     token = server.mint_token("admin", user="root")
     wheel = build_wheel(tmp_path, "reused", "1.0")
     storage = server.registry().storage

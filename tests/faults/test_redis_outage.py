@@ -8,6 +8,8 @@ else the local 127.0.0.1:6379), over the pass's database."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 
 import httpx
@@ -17,7 +19,7 @@ from tests.faults.faultkit import SCOPES, behind_proxy, gem_push, proxy_for
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
-from tests.support.backends import TEST_REDIS_URL, Backend, new_backend
+from tests.support.backends import TEST_REDIS_URL, new_backend
 from tests.support.server import start_server
 
 REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
@@ -25,8 +27,7 @@ REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 def outage(tmp_path):
-    base = new_backend()
-    backend = Backend(base.database_url, REDIS_URL, base._dbname)
+    backend = dataclasses.replace(new_backend(), redis_url=REDIS_URL)
     proxy = proxy_for(REDIS_URL)
     server = start_server(tmp_path / "server", backend=behind_proxy(backend, redis=proxy), workers=2)
     try:
