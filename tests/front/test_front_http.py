@@ -3,6 +3,8 @@ sends everything else to the app."""
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
@@ -115,8 +117,6 @@ def test_revalidation_answers_304_with_the_apps_etag(front, published, path, acc
 
 def test_nginx_never_sends_its_own_etag_or_last_modified(front, published) -> None:
     versions = httpx.get(front.url + "/rubygems/versions")
-    import hashlib
-
     assert versions.headers["etag"] == '"' + hashlib.md5(versions.content).hexdigest() + '"'  # bundler 2.3 checks it
     assert "last-modified" not in versions.headers
 

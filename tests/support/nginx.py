@@ -88,6 +88,16 @@ class RunningNginx:
         return self.prefix / "logs" / "access.log"
 
     def log_lines(self) -> list[str]:
+        """The access log once it has settled: nginx writes a request's line just after sending the
+        response, so a client can see the answer before the line is there."""
+        deadline = time.monotonic() + 3
+        size = -1
+        while time.monotonic() < deadline:
+            current = self.access_log.stat().st_size if self.access_log.exists() else 0
+            if current == size:
+                break
+            size = current
+            time.sleep(0.1)
         return self.access_log.read_text().splitlines() if self.access_log.exists() else []
 
     def answered_itself(self, method: str, uri: str) -> list[bool]:
