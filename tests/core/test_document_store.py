@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -295,3 +296,48 @@ def test_check_compares_stored_pypi_documents_with_a_fresh_render(registry_serve
     assert result.returncode == 1
     assert "problem: pypi: simple/audited/index.html differs from a fresh render of audited" in result.stdout
     assert "problem: pypi: pypi/audited/json is missing" in result.stdout
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="the Redis path: runs in the PostgreSQL + Redis pass")
+def test_reads_and_writes_go_on_without_redis_and_its_copies_catch_up(tmp_path):
+    import redis
+
+    from packyard.cache.redis import redis_prefix
+
+    backend = new_backend()
+    proxy = proxy_for(backend.redis_url)
+    server = start_server(tmp_path / "server", workers=2, backend=behind_proxy(backend, redis=proxy))
+    try:
+        token = server.mint_token(*SCOPES)
+        _publish(server, tmp_path, token, "steady")
+        assert gem_push(server.url, token, craft_gem("steady-gem", "1.0.0")).status_code == 200
+        pages = ["/pypi/simple/steady/", "/pypi/simple/", "/rubygems/info/steady-gem", "/rubygems/versions", "/pypi/pypi/steady/json"]
+        for url in pages:
+            assert httpx.get(server.url + url).status_code == 200
+
+        proxy.close()
+        for url in pages * 3:  # both workers, memo or database: never a 500
+            response = httpx.get(server.url + url, timeout=10)
+            assert response.status_code == 200, (url, response.status_code, response.text)
+        _publish(server, tmp_path, token, "steady", "2.0")
+        assert gem_push(server.url, token, craft_gem("steady-gem", "2.0.0")).status_code == 200
+        for _ in range(6):
+            assert b"steady-2.0" in httpx.get(server.url + "/pypi/simple/steady/", timeout=10).content
+            assert b"2.0.0 " in httpx.get(server.url + "/rubygems/info/steady-gem", timeout=10).content
+
+        proxy.open()
+        time.sleep(1.5)  # the Redis client's breaker tries again after a second
+        _publish(server, tmp_path, token, "steady", "3.0")  # the next write once Redis answers
+        for _ in range(6):
+            page = httpx.get(server.url + "/pypi/simple/steady/", timeout=10).content
+            assert b"steady-2.0" in page and b"steady-3.0" in page
+            assert b"2.0.0 " in httpx.get(server.url + "/rubygems/info/steady-gem", timeout=10).content
+        client = redis.Redis.from_url(backend.redis_url)
+        stored = client.hget(f"{redis_prefix(backend.database_url)}doc:pypi:simple/steady/index.html", "d")
+        assert stored is not None and b"steady-3.0" in stored
+    finally:
+        proxy.open()
+        server.stop()
+        proxy.stop()
+        backend.drop()
+

@@ -52,3 +52,13 @@ def iterate(session: Session, batch: int = 500) -> Iterator[tuple[str, str, Stor
             yield row.ecosystem, row.key, to_stored(row)
         last = (rows[-1].ecosystem, rows[-1].key)
         session.expunge_all()
+
+
+def ecosystems(session: Session) -> list[str]:
+    return list(session.exec(select(Document.ecosystem).distinct()))
+
+
+def changed_since(session: Session, ecosystem: str, serial: int) -> list[tuple[str, StoredDocument]]:
+    """Rows written at `serial` or later (a repair after a Redis outage)."""
+    found = session.exec(select(Document).where(Document.ecosystem == ecosystem, Document.serial >= serial))
+    return [(row.key, to_stored(row)) for row in found]

@@ -16,6 +16,7 @@ rendering anything.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -61,6 +62,11 @@ class DocumentStore:
         self.private_registry = private_registry
         self.memo: Memo[StoredDocument] = Memo(MEMO_ENTRIES)
         self._redis_backlog: dict[tuple[str, str], StoredDocument] = {}
+        # Redis outages this process has repaired after, and per ecosystem the last serial it read
+        # while Redis answered: documents changed since then may be stale there (`_repair_redis`).
+        self._repaired_recoveries = redis.redis.recoveries if redis is not None else 0
+        self._healthy_serial: dict[str, int] = {}
+        self._repair_lock = threading.Lock()
         self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
 
     # -- write side (inside the write transaction) -----------------------------------------------
@@ -163,6 +169,24 @@ class DocumentStore:
             self._redis_backlog.update(pending)
             self._flush_redis_backlog()
 
+    def _repair_redis(self) -> None:
+        """Redis is back after an outage: documents that changed meanwhile (in any process; their
+        write-through failed) are written again from the rows, before this process reads Redis."""
+        assert self.redis is not None
+        with self._repair_lock:
+            recoveries = self.redis.redis.recoveries
+            if recoveries == self._repaired_recoveries:
+                return
+            with self.db.read() as session:
+                changed = [(eco, key, doc) for eco in rows.ecosystems(session)
+                           for key, doc in rows.changed_since(session, eco, self._healthy_serial.get(eco, 0))]
+            try:
+                for start in range(0, len(changed), 500):
+                    self.redis.write_many(changed[start:start + 500])
+            except RedisUnavailable:
+                return  # down again: the next recovery repairs
+            self._repaired_recoveries = recoveries
+
     def _flush_redis_backlog(self) -> None:
         """Documents whose write-through to Redis failed are written again once it answers
         (before this process publishes a newer serial there, see `RedisSerialBoard`)."""
@@ -209,9 +233,14 @@ class DocumentStore:
 
     def _get_from_redis(self, ecosystem: str, key: str, io: bool) -> StoredDocument | None:
         assert self.redis is not None
+        if io and self.redis.redis.recoveries != self._repaired_recoveries:
+            self._repair_redis()
         if self._redis_backlog and io:
             self._flush_redis_backlog()
+        healthy = self.redis.redis.available
         serial = self.serials.current(ecosystem)
+        if healthy and self.redis.redis.available:
+            self._healthy_serial[ecosystem] = serial
         doc = self.memo.get((ecosystem, key), serial)
         if doc is not None:
             return doc
