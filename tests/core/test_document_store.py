@@ -5,6 +5,8 @@ Real servers, both backends (the PostgreSQL pass also runs the Redis path)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import os
 import time
@@ -17,9 +19,10 @@ from tests.faults.faultkit import behind_proxy, gem_push, proxy_for
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
-from tests.support.backends import TEST_DATABASE_URL, TEST_REDIS_URL, new_backend
+from tests.support.backends import LOCAL_REDIS_URL, TEST_DATABASE_URL, TEST_REDIS_URL, new_backend
 from tests.support.server import RunningServer, start_server
 
+REDIS_URL = TEST_REDIS_URL or LOCAL_REDIS_URL  # the Redis path runs on both passes
 SCOPES = ("pypi:package:*:write", "rubygems:gem:*:write", "rubygems:gem:*:yank")
 JSON_ACCEPT = {"Accept": "application/vnd.pypi.simple.v1+json"}
 
@@ -182,21 +185,29 @@ def test_a_restarted_server_serves_every_stored_document_without_the_database(tm
         backend.drop()
 
 
-@pytest.mark.skipif(not TEST_REDIS_URL, reason="the Redis path: runs in the PostgreSQL + Redis pass")
-def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(registry_server, tmp_path):
+@pytest.fixture
+def redis_server(tmp_path):
+    """A server on the Redis path on either pass (Redis beside SQLite on the embedded one)."""
+    server = start_server(tmp_path / "server", backend=dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL))
+    yield server
+    server.stop()
+    server.backend.drop()
+
+
+def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(redis_server, tmp_path):
     import redis
 
     from packyard.cache.redis import redis_prefix
 
-    server = registry_server
+    server = redis_server
     token = server.mint_token(*SCOPES)
     _publish(server, tmp_path, token, "kept")
     assert gem_push(server.url, token, craft_gem("kept-gem", "1.0.0")).status_code == 200
     urls = ["/pypi/simple/kept/", "/pypi/simple/", "/rubygems/info/kept-gem", "/rubygems/versions", "/pypi/pypi/kept/json"]
     before = {url: httpx.get(server.url + url) for url in urls}
 
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    prefix = redis_prefix(server.backend.database_url)
+    client = redis.Redis.from_url(REDIS_URL)
+    prefix = redis_prefix(server.registry().settings.resolved_database_url)
     documents = [key for key in client.scan_iter(match=f"{prefix}doc:*")]
     assert any(key.endswith(b"doc:pypi:simple/kept/index.html") for key in documents)
     client.delete(*client.scan_iter(match=f"{prefix}*"))  # this registry's whole namespace, as a FLUSHALL would
@@ -298,13 +309,12 @@ def test_check_compares_stored_pypi_documents_with_a_fresh_render(registry_serve
     assert "problem: pypi: pypi/audited/json is missing" in result.stdout
 
 
-@pytest.mark.skipif(not TEST_REDIS_URL, reason="the Redis path: runs in the PostgreSQL + Redis pass")
 def test_reads_and_writes_go_on_without_redis_and_its_copies_catch_up(tmp_path):
     import redis
 
     from packyard.cache.redis import redis_prefix
 
-    backend = new_backend()
+    backend = dataclasses.replace(new_backend(), redis_url=REDIS_URL)
     proxy = proxy_for(backend.redis_url)
     server = start_server(tmp_path / "server", workers=2, backend=behind_proxy(backend, redis=proxy))
     try:
@@ -333,7 +343,7 @@ def test_reads_and_writes_go_on_without_redis_and_its_copies_catch_up(tmp_path):
             assert b"steady-2.0" in page and b"steady-3.0" in page
             assert b"2.0.0 " in httpx.get(server.url + "/rubygems/info/steady-gem", timeout=10).content
         client = redis.Redis.from_url(backend.redis_url)
-        stored = client.hget(f"{redis_prefix(backend.database_url)}doc:pypi:simple/steady/index.html", "d")
+        stored = client.hget(f"{redis_prefix(server.registry().settings.resolved_database_url)}doc:pypi:simple/steady/index.html", "d")
         assert stored is not None and b"steady-3.0" in stored
     finally:
         proxy.open()
