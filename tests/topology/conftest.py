@@ -12,8 +12,7 @@ import pytest
 
 from tests.conftest import require_production_services
 from tests.support.backends import Backend, new_production_backend
-from tests.support.loadbalancer import start_nginx
-from tests.support.nginx import RunningNginx, require_nginx
+from tests.support.loadbalancer import Nginx, nginx_binary, start_nginx
 from tests.support.server import RunningServer, launch_server, wait_ready
 
 WORKERS = 2
@@ -21,7 +20,7 @@ WORKERS = 2
 
 @dataclass
 class Topology:
-    nginx: RunningNginx
+    nginx: Nginx
     replicas: list[RunningServer]
     backend: Backend
     root: Path
@@ -42,7 +41,7 @@ class Topology:
         """Every replica address nginx sent a request to, in its access log from `line` on."""
         found = set()
         for entry in self.nginx.log_lines()[line:]:
-            addresses = entry.split(" upstream=", 1)[1]
+            addresses = entry.split("upstream=", 1)[1].split(" upstream_status=", 1)[0]
             found.update(a.strip() for a in addresses.replace(" : ", ",").split(",") if a.strip() not in ("", "-"))
         return found
 
@@ -57,7 +56,7 @@ def launch_replica(root: Path, index: int, backend: Backend, port: int | None = 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     require_production_services()
-    require_nginx()
+    nginx_binary()
     root = tmp_path_factory.mktemp("topology")
     backend = new_production_backend()
     replicas: list[RunningServer] = []

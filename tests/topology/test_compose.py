@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.nginx import require_nginx
+from tests.support.loadbalancer import nginx_binary
 from tests.support.server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_nginx_balances_every_replica_of_the_compose_file_and_each_has_the_produ
 
 def test_the_load_balancer_config_passes_nginx_test(tmp_path):
     """The compose nginx config, with its replicas' host names pointed at 127.0.0.1, passes `nginx -t`."""
-    binary = require_nginx()
+    binary = nginx_binary()
     conf = NGINX_CONF.read_text()
     for host in _upstream_hosts():
         conf = conf.replace(f"{host}:8000", f"127.0.0.1:{free_port()}")
