@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from packyard.documents.store import NeedsIO
 from packyard.documents.stored import StoredDocument
 
-from .documents import ECOSYSTEM
-from .wire import Request
+from packyard_pypi.documents import ECOSYSTEM
+from packyard_pypi.wire import Request
 
 if TYPE_CHECKING:
     from packyard.auth import Identity

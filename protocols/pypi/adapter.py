@@ -8,7 +8,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from packyard.plugins import Change, ProtocolAdapter
 
-from .simple_pages import PROJECT_STATUSES
+from packyard_pypi.simple.page_data import PROJECT_STATUSES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,23 +35,23 @@ class PypiAdapter(ProtocolAdapter):
             return (0, version)
 
     def on_change(self, session: Session, change: Change) -> None:
-        from .documents import defer_root, render_package
+        from packyard_pypi.documents import defer_root, render_package
 
         assert change.registry is not None
         render_package(change.registry, session, change.package, change.serial, change.journal.at)
         defer_root(change.registry, session)
 
     def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
-        from .documents import check_documents
+        from packyard_pypi.documents import check_documents
 
         return check_documents(registry, session)
 
     def render_all_documents(self, registry: Registry) -> None:
-        from .documents import render_all
+        from packyard_pypi.documents import render_all
 
         render_all(registry)
 
     def create_app(self, registry: Registry):
-        from .routing import PypiApp
+        from packyard_pypi.routing import PypiApp
 
         return PypiApp(registry)

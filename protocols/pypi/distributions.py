@@ -29,7 +29,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
-from packyard import limits
+from packyard.models import limits
 
 # Core metadata bigger than this is refused (PyPI's description limit is far below it).
 MAX_METADATA_BYTES = 8 * 1024 * 1024

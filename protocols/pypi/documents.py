@@ -35,8 +35,9 @@ from packyard.http.serve import strong_etag
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
 
-from . import json_api, simple_html, simple_json
-from .simple_pages import FileLink, IndexEntry, IndexPage, ProjectPage
+from packyard_pypi.json_api import render as json_api
+from packyard_pypi.simple import html_page as simple_html, json_page as simple_json
+from packyard_pypi.simple.page_data import FileLink, IndexEntry, IndexPage, ProjectPage
 
 if TYPE_CHECKING:
     from packyard.auth import Identity

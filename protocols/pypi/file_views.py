@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from packyard.http.serve import Representation, serve
 
-from . import documents
-from .access import require_read, stored
-from .wire import Request, Send, respond_text
+from packyard_pypi import documents
+from packyard_pypi.access import require_read, stored
+from packyard_pypi.wire import Request, Send, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 
 from packyard.errors import PackyardError
 
-from . import file_views, json_views, simple_views, upload
-from .wire import Request, Send, redirect, respond_text
+from packyard_pypi import file_views
+from packyard_pypi.json_api import views as json_views
+from packyard_pypi.simple import views as simple_views
+from packyard_pypi.upload import views as upload
+from packyard_pypi.wire import Request, Send, redirect, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from packyard.plugins import Change, ProtocolAdapter
 
-from . import gem_version
+from packyard_rubygems.formats import gem_version
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,26 +33,26 @@ class RubygemsAdapter(ProtocolAdapter):
         return gem_version.sort_key(version)
 
     def create_app(self, registry: Registry):
-        from .source_app import build_app
+        from packyard_rubygems.source_app import build_app
 
         return build_app(registry)
 
     def on_change(self, session: Session, change: Change) -> None:
-        from .index_writer import apply_change
+        from packyard_rubygems.index.writer import apply_change
 
         apply_change(session, change)
 
     def render_all_documents(self, registry: Registry) -> None:
-        from .index_writer import render_all
+        from packyard_rubygems.index.writer import render_all
 
         render_all(registry)
 
     def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
-        from .index_check import check_documents
+        from packyard_rubygems.index.check import check_documents
 
         return check_documents(session)
 
     def cli(self) -> click.Group:
-        from .cli import rubygems
+        from packyard_rubygems.cli import rubygems
 
         return rubygems

@@ -16,7 +16,7 @@ def rebuild_index() -> None:
 
     Clients holding the old body notice the change and fetch the new one in full.
     """
-    from .index_writer import rebuild_versions
+    from packyard_rubygems.index.writer import rebuild_versions
 
     registry = click.get_current_context().obj.registry()
     body = rebuild_versions(registry)

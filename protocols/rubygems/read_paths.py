@@ -13,9 +13,9 @@ import anyio.to_thread
 from packyard.errors import PackyardError
 from packyard.http.serve import header, serve
 
-from . import messages
-from .index_reader import IndexReader, NeedsIO
-from .plain_text import send_text
+from packyard_rubygems.api import messages
+from packyard_rubygems.index.reader import IndexReader, NeedsIO
+from packyard_rubygems.api.plain_text import send_text
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 

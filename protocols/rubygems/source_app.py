@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
-from . import test_hooks
-from .api_routes import GemApi, plain_text_errors
-from .index_reader import IndexReader
-from .read_paths import ReadPaths
+from packyard_rubygems import test_hooks
+from packyard_rubygems.api.routes import GemApi, plain_text_errors
+from packyard_rubygems.index.reader import IndexReader
+from packyard_rubygems.read_paths import ReadPaths
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from . import index_writer
+from packyard_rubygems.index import writer as index_writer
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

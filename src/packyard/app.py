@@ -18,7 +18,7 @@ from packyard.api.errors import install_error_handlers
 from packyard.api.routes import audit, health, packages, tokens
 from packyard.config import Settings
 from packyard.registry import Registry
-from packyard.request_guard import refuse_nul_url, url_has_nul
+from packyard.http.request_guard import refuse_nul_url, url_has_nul
 
 log = logging.getLogger("packyard")
 

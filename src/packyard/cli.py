@@ -76,7 +76,8 @@ def serve(
     """Run the server (migrations are applied first, under a lock when replicas share PostgreSQL)."""
     import uvicorn
 
-    from packyard import migrate, reason_phrase, supervisor
+    from packyard import migrate
+    from packyard.http import reason_phrase, supervisor
     from packyard.storage import open_storage
 
     state = _state(ctx, data_dir)

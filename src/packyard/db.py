@@ -22,7 +22,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from packyard.faults import database_fault
+from packyard.resilience.faults import database_fault
 
 
 def _sqlite_engine(url: str, *, immediate: bool, wait_seconds: float) -> Engine:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from packyard import limits
+from packyard.models import limits
 
 if TYPE_CHECKING:
     import click

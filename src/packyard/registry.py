@@ -20,11 +20,11 @@ from packyard.documents.files import DocumentFiles
 from packyard.documents.redis_copies import RedisDocuments
 from packyard.documents.store import DocumentStore
 from packyard.errors import Forbidden, InsufficientStorage, NotFound, ServiceUnavailable, Unauthorized
-from packyard.limits import unstorable_reason
+from packyard.models.limits import unstorable_reason
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
-from packyard.redis_guard import GuardedRedis
-from packyard.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
+from packyard.resilience.redis_guard import GuardedRedis
+from packyard.documents.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
 from packyard.storage import BlobStorage, LocalBlobStorage, open_storage
 
 # last_used_at is written at most this often per token, so reads stay read-only.

@@ -8,7 +8,8 @@ import hashlib
 import pytest
 from sqlmodel import func, select
 
-from packyard import limits, migrate
+from packyard import migrate
+from packyard.models import limits
 from packyard.config import Settings
 from packyard.errors import BadRequest, NameCollision
 from packyard.models import Package

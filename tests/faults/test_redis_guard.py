@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from packyard.redis_guard import GuardedRedis
+from packyard.resilience.redis_guard import GuardedRedis
 from tests.faults.faultkit import proxy_for
 from tests.support.backends import TEST_REDIS_URL
 

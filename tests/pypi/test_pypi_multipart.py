@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from packyard_pypi.multipart_upload import MultipartUpload
-from packyard_pypi.upload_form import UploadError
+from packyard_pypi.upload.multipart import MultipartUpload
+from packyard_pypi.upload.form import UploadError
 
 BOUNDARY = "xYzZY"
 

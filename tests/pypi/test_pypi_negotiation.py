@@ -2,7 +2,7 @@
 
 import pytest
 
-from packyard_pypi.negotiation import HTML_V1, JSON_V1, TEXT_HTML, NotAcceptable, select_media_type
+from packyard_pypi.simple.negotiation import HTML_V1, JSON_V1, TEXT_HTML, NotAcceptable, select_media_type
 
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 UV_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"

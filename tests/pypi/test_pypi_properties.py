@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packyard import limits
+from packyard.models import limits
 from packyard_pypi.distributions import (
     CoreMetadata,
     InvalidDistribution,
@@ -24,8 +24,8 @@ from packyard_pypi.distributions import (
     parse_filename,
     read_core_metadata,
 )
-from packyard_pypi.multipart_upload import MultipartUpload
-from packyard_pypi.upload_form import UploadError, UploadForm, check_action, parse_upload_form
+from packyard_pypi.upload.multipart import MultipartUpload
+from packyard_pypi.upload.form import UploadError, UploadForm, check_action, parse_upload_form
 from tests.pypi.pypi_dists import build_sdist, build_wheel, core_metadata
 from tests.support.properties import PARSER_SETTINGS, outcome
 

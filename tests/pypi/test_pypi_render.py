@@ -4,8 +4,9 @@ import json
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
-from packyard_pypi import json_api, simple_html, simple_json
-from packyard_pypi.simple_pages import API_VERSION, FileLink, IndexEntry, IndexPage, ProjectPage
+from packyard_pypi.json_api import render as json_api
+from packyard_pypi.simple import html_page as simple_html, json_page as simple_json
+from packyard_pypi.simple.page_data import API_VERSION, FileLink, IndexEntry, IndexPage, ProjectPage
 
 WHEN = datetime(2024, 5, 6, 7, 8, 9, 120000, tzinfo=timezone.utc)
 SHA = "a" * 64

@@ -3,7 +3,7 @@
 import pytest
 from packaging.version import Version
 
-from packyard_pypi.upload_form import UploadError, check_action, parse_upload_form
+from packyard_pypi.upload.form import UploadError, check_action, parse_upload_form
 
 SHA = "ab" * 32
 

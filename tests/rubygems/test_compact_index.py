@@ -11,7 +11,7 @@ import hashlib
 
 import pytest
 
-from packyard_rubygems.compact_index import (
+from packyard_rubygems.index.compact_index import (
     InfoEntry,
     etag,
     format_created_at,

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from tests.rubygems.gemtools import GemSource, RubyEnv, build_gem, gz, ruby_available, tar_bytes
 
-from packyard_rubygems.gem_package import InvalidGem, full_name, read_gem
+from packyard_rubygems.formats.gem_package import InvalidGem, full_name, read_gem
 
 VALID_YAML = """\
 --- !ruby/object:Gem::Specification

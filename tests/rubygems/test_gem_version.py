@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from packyard_rubygems.gem_version import (
+from packyard_rubygems.formats.gem_version import (
     GemRequirement,
     GemVersion,
     InvalidRequirement,

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from packyard_rubygems import gem_yaml
-from packyard_rubygems.gem_version import GemRequirement, GemVersion
+from packyard_rubygems.formats import gem_yaml
+from packyard_rubygems.formats.gem_version import GemRequirement, GemVersion
 
 SPEC = """\
 --- !ruby/object:Gem::Specification

@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from packyard_rubygems.gem_package import read_gem
-from packyard_rubygems.legacy_index import (
+from packyard_rubygems.formats.gem_package import read_gem
+from packyard_rubygems.index.legacy_index import (
     SpecsEntry,
     latest_entries,
     latest_specs_gz,

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from packyard_rubygems.ruby_marshal import (
+from packyard_rubygems.formats.ruby_marshal import (
     RubyObject,
     RubyString,
     RubyTime,

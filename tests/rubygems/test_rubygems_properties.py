@@ -10,12 +10,12 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from packyard import limits
-from packyard_rubygems import gem_yaml
-from packyard_rubygems.gem_package import GemSpec, InvalidGem, read_gem, spec_from_yaml_data
-from packyard_rubygems.legacy_specs import quick_spec_meta
-from packyard_rubygems.ruby_marshal import dumps
-from packyard_rubygems.spec_meta import spec_to_meta
+from packyard.models import limits
+from packyard_rubygems.formats import gem_yaml
+from packyard_rubygems.formats.gem_package import GemSpec, InvalidGem, read_gem, spec_from_yaml_data
+from packyard_rubygems.index.legacy_specs import quick_spec_meta
+from packyard_rubygems.formats.ruby_marshal import dumps
+from packyard_rubygems.formats.spec_meta import spec_to_meta
 from tests.rubygems.gemtools import craft_gem, gem_bytes
 from tests.support.properties import PARSER_SETTINGS, outcome
 

@@ -8,7 +8,7 @@ from packyard.cache.base import Cache
 from packyard.cache.memory import MemoryCache
 
 if TYPE_CHECKING:
-    from packyard.redis_guard import GuardedRedis
+    from packyard.resilience.redis_guard import GuardedRedis
 
 __all__ = ["Cache", "MemoryCache", "open_cache"]
 

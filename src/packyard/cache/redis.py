@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from packyard.cache.base import Cache
-from packyard.redis_guard import GuardedRedis
+from packyard.resilience.redis_guard import GuardedRedis
 
 
 def redis_prefix(namespace: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .stored import BLOB, DOCUMENT, TEMP_PREFIX, StoredDocument
+from packyard.documents.stored import BLOB, DOCUMENT, TEMP_PREFIX, StoredDocument
 
 Stamp = tuple[int, int, int]
 BlobPath = Callable[[str], Path]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from .stored import StoredDocument
+from packyard.documents.stored import StoredDocument
 
 if TYPE_CHECKING:
     import redis
 
-    from packyard.redis_guard import GuardedRedis
+    from packyard.resilience.redis_guard import GuardedRedis
 
 T = TypeVar("T")
 _UNAVAILABLE = object()

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from packyard.models import Document
 
-from .stored import StoredDocument
+from packyard.documents.stored import StoredDocument
 
 
 def to_stored(row: Document) -> StoredDocument:

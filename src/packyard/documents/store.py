@@ -28,15 +28,15 @@ from sqlmodel import Session, select
 from packyard.db import after_commit
 from packyard.models import Document, JournalEntry
 
-from . import rows
-from .files import DocumentFiles
-from .memo import Memo
-from .redis_copies import RedisDocuments, RedisUnavailable
-from .stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
+from packyard.documents import rows
+from packyard.documents.files import DocumentFiles
+from packyard.documents.memo import Memo
+from packyard.documents.redis_copies import RedisDocuments, RedisUnavailable
+from packyard.documents.stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
 
 if TYPE_CHECKING:
     from packyard.db import Database
-    from packyard.serials import SerialBoard
+    from packyard.documents.serials import SerialBoard
 
 log = logging.getLogger("packyard.documents")
 

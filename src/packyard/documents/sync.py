@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from packyard.models import StoredSetting
 
-from . import rows
-from .redis_copies import RedisUnavailable
+from packyard.documents import rows
+from packyard.documents.redis_copies import RedisUnavailable
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from packyard import limits
+from packyard.models import limits
 from packyard.models.types import UTCDateTime
 
 

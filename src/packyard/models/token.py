@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from packyard import limits
+from packyard.models import limits
 from packyard.models.types import UTCDateTime
 
 

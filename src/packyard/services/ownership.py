@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from packyard import limits
+from packyard.models import limits
 from packyard.auth import Identity
 from packyard.errors import BadRequest, Conflict, NotFound
 from packyard.models import ChangeAction, Package, PackageOwner, User

@@ -6,7 +6,7 @@ from sqlalchemy import and_, func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
-from packyard import limits
+from packyard.models import limits
 from packyard.models import Artifact, Package, PackageOwner, User, Version
 
 

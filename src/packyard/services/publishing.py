@@ -5,7 +5,7 @@ Rules (after Gitea's CreatePackageOrAddFileToExisting and PyPI's upload):
   so an adapter can answer a retried upload with success; with other bytes it is a FileConflict;
 - the first upload of a new name claims it for the uploader; later uploads need ownership or admin;
   where the ecosystem says so, a new name equal to an existing one but for letter case is refused;
-- names, versions, file names, platforms and metadata are checked against `packyard.limits` first,
+- names, versions, file names, platforms and metadata are checked against `packyard.models.limits` first,
   so nothing the database cannot store reaches it;
 - the blob is stored (a local rename, an S3 PUT of up to the upload limit) *before* the write
   transaction, outside the ecosystem's write lock, so a slow blob write never holds up another
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, func, select
 
-from packyard import limits
+from packyard.models import limits
 from packyard.auth import Identity
 from packyard.errors import FileConflict, Forbidden, NameCollision
 from packyard.models import Artifact, Blob, ChangeAction, Package, PackageOwner, Version

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
-from packyard import limits
+from packyard.models import limits
 from packyard.auth import ADMIN, Identity, ScopeError, parse_scope
 from packyard.auth.scopes import scope_covers
 from packyard.auth.secrets import hash_token, new_token_secret

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from packyard import limits
+from packyard.models import limits
 from packyard.auth.secrets import hash_password
 from packyard.errors import BadRequest, Conflict
 from packyard.models import User

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packyard import limits
+from packyard.models import limits
 from packyard.auth import Identity
 from packyard.errors import NotFound
 from packyard.models import Artifact, ChangeAction, Package, Version

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from packyard.faults import disk_faults_as_errors
+from packyard.resilience.faults import disk_faults_as_errors
 from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 

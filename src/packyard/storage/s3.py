@@ -20,7 +20,7 @@ from typing import BinaryIO
 from urllib.parse import parse_qs, urlparse
 
 from packyard.errors import InsufficientStorage, ServiceUnavailable
-from packyard.faults import DISK_FULL, RETRY_AFTER_SECONDS
+from packyard.resilience.faults import DISK_FULL, RETRY_AFTER_SECONDS
 from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 
-from packyard.faults import disk_faults_as_errors
+from packyard.resilience.faults import disk_faults_as_errors
 from packyard.storage.base import Hasher, StagedBlob
 
 

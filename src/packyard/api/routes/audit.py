@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlmodel import select
 
-from packyard import limits
+from packyard.models import limits
 from packyard.api.deps import AdminDep, RegistryDep
 from packyard.models import AuditEvent
 

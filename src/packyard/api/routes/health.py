@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from packyard.api.deps import RegistryDep
-from packyard.faults import disk_fault
+from packyard.resilience.faults import disk_fault
 
 router = APIRouter(tags=["health"])
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from packyard import limits
+from packyard.models import limits
 from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep
 from packyard.auth import Identity
 from packyard.errors import NotFound
-from packyard.limits import StorableStr
+from packyard.models.limits import StorableStr
 from packyard.models import Package
 from packyard.registry import Registry
 from packyard.services import ownership, yanking

@@ -7,10 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from packyard import limits
+from packyard.models import limits
 from packyard.api.deps import RegistryDep, RemoteAddrDep, TokenManagerDep
 from packyard.errors import NotFound
-from packyard.limits import StorableStr
+from packyard.models.limits import StorableStr
 from packyard.models import Token, User
 from packyard.services import tokens as token_service
 

@@ -18,11 +18,11 @@ from packyard.services import packages as package_queries
 from packyard.services.publishing import PublishRequest, publish
 from starlette.concurrency import run_in_threadpool
 
-from .distributions import InvalidDistribution, check_filename_characters, parse_filename, read_core_metadata
-from .documents import ECOSYSTEM, encode_core_metadata
-from .multipart_upload import MAX_TOTAL_FIELD_BYTES, MultipartUpload
-from .upload_form import UploadError, UploadForm, check_action, parse_upload_form
-from .wire import Request, Send, respond, respond_text
+from packyard_pypi.distributions import InvalidDistribution, check_filename_characters, parse_filename, read_core_metadata
+from packyard_pypi.documents import ECOSYSTEM, encode_core_metadata
+from packyard_pypi.upload.multipart import MAX_TOTAL_FIELD_BYTES, MultipartUpload
+from packyard_pypi.upload.form import UploadError, UploadForm, check_action, parse_upload_form
+from packyard_pypi.wire import Request, Send, respond, respond_text
 
 if TYPE_CHECKING:
     from packyard.auth import Identity

@@ -21,7 +21,7 @@ from packyard.documents import rows
 from packyard.documents.store import DocumentStore
 from packyard.services.packages import public_names
 
-from . import compact_index, documents
+from packyard_rubygems.index import compact_index, documents
 
 ECOSYSTEM = documents.ECOSYSTEM
 

@@ -24,12 +24,12 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from . import gem_yaml
-from packyard import limits
+from packyard_rubygems.formats import gem_yaml
+from packyard.models import limits
 
-from .adapter import RubygemsAdapter
-from .gem_platform import InvalidPlatform, canonical_platform
-from .gem_version import GemRequirement, GemVersion, InvalidRequirement, InvalidVersion
+from packyard_rubygems.adapter import RubygemsAdapter
+from packyard_rubygems.formats.gem_platform import InvalidPlatform, canonical_platform
+from packyard_rubygems.formats.gem_version import GemRequirement, GemVersion, InvalidRequirement, InvalidVersion
 
 DEFAULT_MAX_METADATA_BYTES = 1024 * 1024
 MAX_CHECKSUMS_BYTES = 64 * 1024

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .simple_pages import API_VERSION, FileLink, IndexPage, ProjectPage, format_upload_time
+from packyard_pypi.simple.page_data import API_VERSION, FileLink, IndexPage, ProjectPage, format_upload_time
 
 
 def _dumps(data: dict) -> bytes:

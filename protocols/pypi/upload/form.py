@@ -14,8 +14,8 @@ from typing import get_origin, get_type_hints
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
 from packaging.version import InvalidVersion, Version
 
-from .adapter import PypiAdapter
-from .distributions import KNOWN_METADATA_VERSIONS
+from packyard_pypi.adapter import PypiAdapter
+from packyard_pypi.distributions import KNOWN_METADATA_VERSIONS
 
 METADATA_HELP = "See https://packaging.python.org/specifications/core-metadata for more information."
 NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)

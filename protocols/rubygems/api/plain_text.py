@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from packyard.http.serve import Send
 
-from .documents import COMPACT_INDEX_TYPE
+from packyard_rubygems.index.documents import COMPACT_INDEX_TYPE
 
 
 async def send_text(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None,

@@ -14,10 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from packyard.documents.stored import StoredDocument
 from packyard.http.serve import Representation, serve, strong_etag
 
-from . import documents
-from .access import identify, require_read, stored
-from .negotiation import CONTENT_TYPE_HEADER, JSON_V1, NotAcceptable, select_media_type
-from .wire import Request, Send, redirect, respond_text
+from packyard_pypi import documents
+from packyard_pypi.access import identify, require_read, stored
+from packyard_pypi.simple.negotiation import CONTENT_TYPE_HEADER, JSON_V1, NotAcceptable, select_media_type
+from packyard_pypi.wire import Request, Send, redirect, respond_text
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

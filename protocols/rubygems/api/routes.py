@@ -24,10 +24,11 @@ from packyard.services import ownership, publishing, yanking
 from packyard.services.packages import find_artifact, get_package, owners
 from packyard.services.tokens import mint
 
-from . import documents, gem_json, messages
-from .gem_package import InvalidGem, read_gem
-from .legacy_specs import quick_spec_meta
-from .spec_meta import spec_to_meta
+from packyard_rubygems.index import documents
+from packyard_rubygems.api import gem_json, messages
+from packyard_rubygems.formats.gem_package import InvalidGem, read_gem
+from packyard_rubygems.index.legacy_specs import quick_spec_meta
+from packyard_rubygems.formats.spec_meta import spec_to_meta
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

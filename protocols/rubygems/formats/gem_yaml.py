@@ -22,9 +22,9 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, ScalarNode
 
-from packyard.limits import unstorable_reason
+from packyard.models.limits import unstorable_reason
 
-from .gem_version import OPERATORS, GemRequirement, GemVersion, InvalidVersion
+from packyard_rubygems.formats.gem_version import OPERATORS, GemRequirement, GemVersion, InvalidVersion
 
 DEFAULT_MAX_YAML_BYTES = 1024 * 1024
 MAX_DEPTH = 64

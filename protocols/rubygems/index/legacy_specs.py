@@ -18,10 +18,10 @@ from packyard.documents.store import DocumentStore
 from packyard.models import Artifact
 from packyard.services.packages import indexed_files
 
-from . import compact_index, documents, legacy_index
-from .compact_index_lines import names_body
-from .gem_package import GemSpec, full_name
-from .legacy_index import SpecsEntry
+from packyard_rubygems.index import compact_index, documents, legacy_index
+from packyard_rubygems.index.compact_index_lines import names_body
+from packyard_rubygems.formats.gem_package import GemSpec, full_name
+from packyard_rubygems.index.legacy_index import SpecsEntry
 
 ECOSYSTEM = documents.ECOSYSTEM
 QUICK_META = "quick_gemspec_rz"  # base64 of the deflated Marshal gemspec, in Artifact.meta

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from .upload_form import UploadError
+from packyard_pypi.upload.form import UploadError
 
 FILE_FIELD = "content"
 # File parts clients may send next to `content`; read and dropped (PyPI ignores signatures).

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from packyard.errors import InsufficientStorage, ServiceUnavailable
 
 if TYPE_CHECKING:
-    from packyard.redis_guard import GuardedRedis
+    from packyard.resilience.redis_guard import GuardedRedis
 
 JournalLookup = Callable[[str], int]
 

@@ -25,9 +25,9 @@ from packyard.plugins import Change
 from packyard.services.journal import record_ecosystem_event
 from packyard.services.packages import list_artifacts, list_packages
 
-from . import documents, legacy_specs, versions_index
-from .compact_index_lines import info_body, number_and_platform
-from .gem_version import GemVersion
+from packyard_rubygems.index import documents, legacy_specs, versions_index
+from packyard_rubygems.index.compact_index_lines import info_body, number_and_platform
+from packyard_rubygems.formats.gem_version import GemVersion
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from packyard.documents.store import DocumentStore
 
-from . import compact_index
+from packyard_rubygems.index import compact_index
 
 ECOSYSTEM = "rubygems"
 COMPACT_INDEX_TYPE = "text/plain; charset=utf-8"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packyard.models import Artifact
 
-from . import compact_index
-from .compact_index import names_body
+from packyard_rubygems.index import compact_index
+from packyard_rubygems.index.compact_index import names_body
 
 __all__ = ["info_body", "info_entry", "names_body", "number_and_platform"]
 

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from .gem_package import GemSpec
+from packyard_rubygems.formats.gem_package import GemSpec
 
 _FIELDS = [f.name for f in dataclasses.fields(GemSpec) if f.name != "raw"]
 

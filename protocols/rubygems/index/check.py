@@ -17,9 +17,9 @@ from packyard.models import Artifact, Package
 
 from packyard.documents import rows
 
-from . import documents, legacy_specs
-from .compact_index import info_checksum
-from .compact_index_lines import info_body, names_body
+from packyard_rubygems.index import documents, legacy_specs
+from packyard_rubygems.index.compact_index import info_checksum
+from packyard_rubygems.index.compact_index_lines import info_body, names_body
 
 ECOSYSTEM = documents.ECOSYSTEM
 

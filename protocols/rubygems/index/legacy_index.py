@@ -21,11 +21,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from . import gem_yaml
-from .gem_package import GemSpec, InvalidGem
-from .gem_platform import parse_platform
-from .gem_version import GemRequirement, GemVersion
-from .ruby_marshal import RubyObject, RubyString, RubyTime, Symbol, UserDefined, UserMarshal, dumps
+from packyard_rubygems.formats import gem_yaml
+from packyard_rubygems.formats.gem_package import GemSpec, InvalidGem
+from packyard_rubygems.formats.gem_platform import parse_platform
+from packyard_rubygems.formats.gem_version import GemRequirement, GemVersion
+from packyard_rubygems.formats.ruby_marshal import RubyObject, RubyString, RubyTime, Symbol, UserDefined, UserMarshal, dumps
 
 
 @dataclass(frozen=True)

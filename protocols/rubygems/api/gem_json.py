@@ -10,7 +10,7 @@ from sqlmodel import Session
 from packyard.models import Artifact, Package
 from packyard.services.packages import list_artifacts
 
-from .gem_version import GemVersion
+from packyard_rubygems.formats.gem_version import GemVersion
 
 URI_KEYS = ("homepage_uri", "wiki_uri", "documentation_uri", "mailing_list_uri", "source_code_uri",
             "bug_tracker_uri", "changelog_uri", "funding_uri")

@@ -22,8 +22,9 @@ from packyard.http.serve import Representation
 from packyard.models import Package
 from packyard.services.packages import find_artifact, get_package, private_names
 
-from . import compact_index, documents, legacy_specs, messages, versions_index
-from .compact_index_lines import names_body
+from packyard_rubygems.index import compact_index, documents, legacy_specs, versions_index
+from packyard_rubygems.api import messages
+from packyard_rubygems.index.compact_index_lines import names_body
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

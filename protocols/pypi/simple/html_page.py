@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .simple_pages import API_VERSION, FileLink, IndexPage, ProjectPage
+from packyard_pypi.simple.page_data import API_VERSION, FileLink, IndexPage, ProjectPage
 
 
 def _head(title: str, extra_meta: list[tuple[str, str]]) -> list[str]:

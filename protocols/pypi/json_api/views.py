@@ -11,9 +11,9 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from packyard.http.serve import Representation, serve
 
-from . import documents
-from .access import require_read, stored
-from .wire import Request, Send, redirect, respond
+from packyard_pypi import documents
+from packyard_pypi.access import require_read, stored
+from packyard_pypi.wire import Request, Send, redirect, respond
 
 if TYPE_CHECKING:
     from packyard.registry import Registry

@@ -1,0 +1,1 @@
+"""The legacy JSON API (``/pypi/<project>/json``): its documents and handlers."""
