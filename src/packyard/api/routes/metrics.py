@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from packyard.api.deps import RegistryDep, require_admin, require_identity
-from packyard.errors import NotFound
+from packyard.errors import InsufficientStorage, NotFound, ServiceUnavailable
 from packyard.observability import metrics
 from packyard.registry import Registry
 
@@ -29,5 +29,10 @@ async def scrape(request: Request, registry: RegistryDep) -> Response:
 
 def _render(registry: Registry, own: metrics.Totals) -> bytes:
     merged = metrics.gather(own, registry.settings.metrics_dir)
-    gauges = {("packyard_journal_serial", (eco,)): float(registry.serial(eco)) for eco in registry.adapters}
+    gauges = {}
+    for ecosystem in registry.adapters:
+        try:
+            gauges[("packyard_journal_serial", (ecosystem,))] = float(registry.serial(ecosystem))
+        except (ServiceUnavailable, InsufficientStorage):  # the database is down: the rest still helps
+            pass
     return metrics.render(merged, gauges)
