@@ -30,11 +30,11 @@ class RequestIds:
     """Ids unique across processes and restarts: a random per-process prefix and a counter."""
 
     def __init__(self) -> None:
-        self._prefix = os.urandom(6).hex()
+        self._prefix = os.urandom(6).hex() + "-"
         self._counter = itertools.count(1)
 
     def new(self) -> str:
-        return f"{self._prefix}-{next(self._counter):x}"
+        return self._prefix + str(next(self._counter))
 
 
 def sane_request_id(value: bytes) -> str | None:

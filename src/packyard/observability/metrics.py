@@ -79,9 +79,8 @@ class Recorder:
     """This process's totals since it started."""
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str, str, int], int] = {}
-        self.served: dict[tuple[str, str], int] = {}
-        self.durations: dict[tuple[str, str, str], list[float]] = {}  # (family, eco, route) -> per-bucket counts + [sum]
+        # (ecosystem, route, method, status) -> [requests, bytes sent, per-bucket counts..., duration sum]
+        self.requests: dict[tuple[str, str, str, int], list[float]] = {}
         self._counts: dict[tuple[str, Labels], float] = {}
         self._lock = threading.Lock()
         self._sources: dict[str, Callable[[], Iterable[tuple[str, Labels, float]]]] = {}
@@ -89,22 +88,17 @@ class Recorder:
         self._written: str | None = None
 
     def request(self, ecosystem: str, route: str, method: str, status: int, seconds: float, sent: int) -> None:
-        """One answered request (event loop only)."""
-        if method not in KNOWN_METHODS:
-            method = "other"
+        """One answered request (event loop only): one dict lookup, the rest is summed up by `totals`."""
         key = (ecosystem, route, method, status)
-        requests = self.requests
-        requests[key] = requests.get(key, 0) + 1
-        if sent:
-            where = (ecosystem, route)
-            self.served[where] = self.served.get(where, 0) + sent
-        family = "packyard_read_duration_seconds" if method in READ_METHODS else "packyard_write_duration_seconds"
-        hkey = (family, ecosystem, route)
-        buckets = self.durations.get(hkey)
-        if buckets is None:
-            buckets = self.durations[hkey] = [0.0] * (len(DURATION_BUCKETS) + 2)
-        buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
-        buckets[-1] += seconds
+        entry = self.requests.get(key)
+        if entry is None:
+            if method not in KNOWN_METHODS:
+                key = (ecosystem, route, "other", status)
+            entry = self.requests.setdefault(key, [0] * (len(DURATION_BUCKETS) + 4))
+        entry[0] += 1
+        entry[1] += sent
+        entry[2 + bisect_left(DURATION_BUCKETS, seconds)] += 1
+        entry[-1] += seconds
 
     def count(self, name: str, labels: Labels = (), amount: float = 1) -> None:
         """Add to a counter from any thread (rare events: errors, uploads)."""
@@ -117,14 +111,20 @@ class Recorder:
         self._sources[name] = source
 
     def totals(self) -> Totals:
-        counters: list[list[Any]] = [["packyard_http_requests_total", [e, r, m, str(s)], n] for (e, r, m, s), n in self.requests.items()]
-        counters += [["packyard_served_bytes_total", list(k), n] for k, n in self.served.items()]
+        merged = Merged()
+        for (ecosystem, route, method, status), entry in list(self.requests.items()):
+            merged.count("packyard_http_requests_total", (ecosystem, route, method, str(status)), entry[0])
+            merged.count("packyard_served_bytes_total", (ecosystem, route), entry[1])
+            family = "packyard_read_duration_seconds" if method in READ_METHODS else "packyard_write_duration_seconds"
+            merged.observe(family, (ecosystem, route), entry[2:])
         with self._lock:
-            counters += [[name, list(labels), n] for (name, labels), n in self._counts.items()]
+            counts = list(self._counts.items())
+        for (name, labels), value in counts:
+            merged.count(name, labels, value)
         for source in self._sources.values():
-            counters += [[name, list(labels), n] for name, labels, n in source()]
-        histograms = [[family, [e, r], buckets[:-1], buckets[-1]] for (family, e, r), buckets in self.durations.items()]
-        return {"counters": counters, "histograms": histograms}
+            for name, labels, value in source():
+                merged.count(name, labels, value)
+        return merged.totals()
 
     # -- across workers -------------------------------------------------------------------------
 
@@ -164,16 +164,21 @@ class Merged:
         self.counters: dict[tuple[str, Labels], float] = {}
         self.histograms: dict[tuple[str, Labels], list[float]] = {}
 
+    def count(self, name: str, labels: Labels, value: float) -> None:
+        key = (name, labels)
+        self.counters[key] = self.counters.get(key, 0) + value
+
+    def observe(self, name: str, labels: Labels, buckets_and_sum: list[float]) -> None:
+        """Add per-bucket counts followed by their sum."""
+        into = self.histograms.setdefault((name, labels), [0.0] * len(buckets_and_sum))
+        for index, value in enumerate(buckets_and_sum):
+            into[index] += value
+
     def add(self, totals: Totals) -> None:
         for name, labels, value in totals.get("counters", ()):
-            key = (name, tuple(labels))
-            self.counters[key] = self.counters.get(key, 0) + value
+            self.count(name, tuple(labels), value)
         for name, labels, buckets, total in totals.get("histograms", ()):
-            key = (name, tuple(labels))
-            into = self.histograms.setdefault(key, [0.0] * (len(buckets) + 1))
-            for index, count in enumerate(buckets):
-                into[index] += count
-            into[-1] += total
+            self.observe(name, tuple(labels), [*buckets, total])
 
     def totals(self) -> Totals:
         return {

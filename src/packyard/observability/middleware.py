@@ -68,7 +68,8 @@ class ObservedApp:
             CURRENT.reset(token)
             seconds = time.perf_counter() - started
             path: str = scope["path"]
-            ecosystem = path[1:].split("/", 1)[0]
+            end = path.find("/", 1)
+            ecosystem = path[1:end] if end > 0 else path[1:]
             if ecosystem not in self.ecosystems:
                 ecosystem = CORE
             route = record.route or _framework_route(scope)
