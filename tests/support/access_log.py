@@ -8,12 +8,19 @@ import time
 from tests.support.server import RunningServer
 
 
-def access_lines(server: RunningServer) -> list[dict]:
-    lines = []
-    for text in server.log().splitlines():
-        if text.startswith("{") and '"request_id"' in text:
-            lines.append(json.loads(text))
-    return lines
+def access_lines(server: RunningServer, since: int = 0) -> list[dict]:
+    """Every access-log line, from character `since` of the server's log on."""
+    return parse_access_lines(server.log()[since:])
+
+
+def parse_access_lines(log: str) -> list[dict]:
+    return [json.loads(text) for text in log.splitlines() if text.startswith("{") and '"request_id"' in text]
+
+
+def requested(server: RunningServer, method: str, path: str, since: int = 0) -> bool:
+    """Whether the server answered `method` for exactly `path` (with its query, if any) after `since`."""
+    return any(line["method"] == method and line["path"] + (f"?{line['query']}" if "query" in line else "") == path
+               for line in access_lines(server, since))
 
 
 def line_for(server: RunningServer, request_id: str, timeout: float = 5) -> dict:
