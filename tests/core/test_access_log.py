@@ -59,6 +59,9 @@ def test_the_user_is_logged_and_no_secret_ever_is(server):
     assert line_for(server, "wrong")["user"] is None and line_for(server, "wrong")["status"] == 401
     in_url = line_for(server, "in-url")
     assert in_url["query"] == "token=pky_[redacted]" and in_url["user_agent"] == "ua pky_[redacted]"
+    # a name that merely starts like a token is left alone
+    httpx.get(server.url + "/pypi/simple/pky_app/", headers={"X-Request-ID": "name"})  # a redirect to pky-app
+    assert line_for(server, "name")["path"] == "/pypi/simple/pky_app/"
     log = server.log()
     for secret in (token, token.removeprefix("pky_"), basic, password, "hunter2-secret-pw", "not-a-real-one"):
         assert secret not in log

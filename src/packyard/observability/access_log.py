@@ -22,8 +22,9 @@ log = logging.getLogger("packyard.access")
 # anything else is replaced by one of ours.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 _MAX_USER_AGENT = 256
-# A packyard token pasted into a URL or a user agent is cut out of the line (tokens start with pky_).
-_TOKEN = re.compile(r"pky_[A-Za-z0-9_\-]*")
+# A packyard token pasted into a URL or a user agent is cut out of the line: `pky_` and exactly the
+# 43 URL-safe characters of its secret (auth/secrets.py), so a name like `pky_app-1.0` stays as it is.
+_TOKEN = re.compile(r"pky_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
 
 class RequestIds:
