@@ -5,7 +5,9 @@ their bytes; the journal serial and the document memo are reported."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -164,3 +166,60 @@ def test_document_memo_hits_and_misses_are_counted(two_workers):
         assert hits > 0
 
     eventually(lambda: counted(scrape(server, admin)[0]))
+
+
+def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
+    import os
+    import signal
+
+    from tests.support.server import start_server
+
+    server = start_server(tmp_path / "server", workers=2)
+    try:
+        admin = server.mint_token("admin", user="root")
+        for i in range(30):
+            assert httpx.get(server.url + "/rubygems/names", headers={"X-Request-ID": f"names-{i}"}, timeout=30).status_code == 200
+        by_pid: dict[int, int] = {}
+        for line in access_lines(server):
+            if line["path"] == "/rubygems/names":
+                by_pid[line["pid"]] = by_pid.get(line["pid"], 0) + 1
+        eventually(lambda: _names_total(scrape(server, admin)[0], 30))
+        victim = max(by_pid, key=by_pid.get)  # the worker that answered most of them
+        os.kill(victim, signal.SIGKILL)
+
+        eventually(lambda: _died(server, victim), timeout=30)  # uvicorn's supervisor starts another worker
+        live: set[int] = set()
+        for _ in range(60):
+            samples, pid = scrape(server, admin)
+            assert pid != victim
+            assert _names_total(samples, 30) is None
+            live.add(pid)
+            if len(live) == 2:
+                break
+        assert len(live) == 2, "the replacement worker never answered a scrape"
+        # the supervisor folded the dead worker's file into retired.json: one file per live worker
+        metrics_dir = Path(_environ(next(iter(live)))["PACKYARD_METRICS_DIR"])
+        retired = json.loads((metrics_dir / "retired.json").read_text())
+        assert retired["pids"] == [victim]
+        eventually(lambda: _files_are(metrics_dir, ["retired.json", *(f"{pid}.json" for pid in live)]))
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
+def _names_total(samples, expected: int) -> None:
+    assert requests_of(samples, "rubygems", "/names") == expected
+
+
+def _died(server: RunningServer, pid: int) -> None:
+    assert f"Child process [{pid}] died" in server.log()
+
+
+def _environ(pid: int) -> dict[str, str]:
+    """A worker's environment: `packyard serve` hands it the metrics directory."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def _files_are(directory: Path, names: list[str]) -> None:
+    assert sorted(p.name for p in directory.glob("*.json")) == sorted(names)
