@@ -49,21 +49,10 @@ class ObservedApp:
                 user_agent = value
         if request_id is None:
             request_id = self.ids.new()
-        id_header = (b"x-request-id", request_id.encode())
-        outcome = [500, 0]  # status, body bytes sent (500: the app raised before answering)
-
-        async def observed_send(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                outcome[1] += len(message.get("body", b""))
-            elif message["type"] == "http.response.start":
-                outcome[0] = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
-            await send(message)
-
-        record = RequestRecord()
-        token = CURRENT.set(record)
+        observation = _Observation(send, (b"x-request-id", request_id.encode()))
+        token = CURRENT.set(observation)
         try:
-            await self.app(scope, receive, observed_send)
+            await self.app(scope, receive, observation)
         finally:
             CURRENT.reset(token)
             seconds = time.perf_counter() - started
@@ -72,17 +61,40 @@ class ObservedApp:
             ecosystem = path[1:end] if end > 0 else path[1:]
             if ecosystem not in self.ecosystems:
                 ecosystem = CORE
-            route = record.route or _framework_route(scope)
+            route = observation.route or _framework_route(scope)
             if self.recorder is not None:
-                self.recorder.request(ecosystem, route, scope["method"], outcome[0], seconds, outcome[1])
+                self.recorder.request(ecosystem, route, scope["method"], observation.status, seconds, observation.sent)
                 self.recorder.start_flushing(self.metrics_dir)
             if self.access_log_on:
                 client = scope.get("client")
                 access_log.write(
                     request_id=request_id, method=scope["method"], path=path, query=scope.get("query_string", b""),
-                    status=outcome[0], seconds=seconds, sent=outcome[1], user=record.user, ecosystem=ecosystem, route=route,
-                    remote=client[0] if client else None, user_agent=user_agent,
+                    status=observation.status, seconds=seconds, sent=observation.sent, user=observation.user,
+                    ecosystem=ecosystem, route=route, remote=client[0] if client else None, user_agent=user_agent,
                 )
+
+
+class _Observation(RequestRecord):
+    """One request's record (what it noted about itself) and its wrapped `send`, in one object:
+    the status and body bytes it answered, the X-Request-ID added to its headers."""
+
+    __slots__ = ("status", "sent", "_send", "_id_header")
+
+    def __init__(self, send: Send, id_header: tuple[bytes, bytes]):
+        self.route = self.user = None  # RequestRecord's, set here without a second call
+        self.status = 500  # until the app answers (it raised before answering)
+        self.sent = 0
+        self._send = send
+        self._id_header = id_header
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            self.sent += len(message.get("body", b""))
+        elif kind == "http.response.start":
+            self.status = message["status"]
+            message["headers"] = [*message.get("headers", ()), self._id_header]
+        await self._send(message)
 
 
 def _framework_route(scope: Scope) -> str:
