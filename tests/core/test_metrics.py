@@ -185,6 +185,9 @@ def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
                 by_pid[line["pid"]] = by_pid.get(line["pid"], 0) + 1
         eventually(lambda: _names_total(scrape(server, admin)[0], 30))
         victim = max(by_pid, key=by_pid.get)  # the worker that answered most of them
+        metrics_dir = Path(_environ(victim)["PACKYARD_METRICS_DIR"])
+        # a worker killed outright loses what it counted since its last flush (at most a second): wait for it
+        eventually(lambda: _names_in_file(metrics_dir / f"{victim}.json", by_pid[victim]))
         os.kill(victim, signal.SIGKILL)
 
         eventually(lambda: _died(server, victim), timeout=30)  # uvicorn's supervisor starts another worker
@@ -198,7 +201,6 @@ def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
                 break
         assert len(live) == 2, "the replacement worker never answered a scrape"
         # the supervisor folded the dead worker's file into retired.json: one file per live worker
-        metrics_dir = Path(_environ(next(iter(live)))["PACKYARD_METRICS_DIR"])
         retired = json.loads((metrics_dir / "retired.json").read_text())
         assert retired["pids"] == [victim]
         eventually(lambda: _files_are(metrics_dir, ["retired.json", *(f"{pid}.json" for pid in live)]))
@@ -223,3 +225,9 @@ def _environ(pid: int) -> dict[str, str]:
 
 def _files_are(directory: Path, names: list[str]) -> None:
     assert sorted(p.name for p in directory.glob("*.json")) == sorted(names)
+
+
+def _names_in_file(path: Path, expected: int) -> None:
+    assert path.exists()
+    counters = json.loads(path.read_text())["counters"]
+    assert [value for name, labels, value in counters if name == "packyard_http_requests_total" and labels[1] == "/names"] == [expected]
