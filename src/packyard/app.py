@@ -19,6 +19,7 @@ from packyard.api.routes import audit, health, packages, tokens
 from packyard.config import Settings
 from packyard.registry import Registry
 from packyard.http.request_guard import refuse_nul_url, url_has_nul
+from packyard.web.install import install_web
 
 log = logging.getLogger("packyard")
 
@@ -64,6 +65,7 @@ def create_api(registry: Registry) -> FastAPI:
     install_docs(api)
     for router in (health.router, tokens.router, packages.router, audit.router):
         api.include_router(router)
+    install_web(api)
     return api
 
 
