@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from typing_extensions import Annotated
 
-from packyard.api.deps import get_registry
+from packyard.api.deps import get_registry, public_base_url
 from packyard.auth import Identity
 from packyard.errors import Forbidden, Unauthorized
 from packyard.registry import Registry
@@ -56,18 +56,8 @@ class Visitor:
         return identity
 
 
-def _base_url(request: Request, registry: Registry) -> tuple[str, bool]:
-    configured = registry.settings.base_url
-    if configured:
-        base = configured.rstrip("/")
-        return base, base.startswith("https://")
-    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https"
-    host = request.headers.get("host") or "127.0.0.1"
-    return f"{'https' if https else 'http'}://{host}", https
-
-
 def current_visitor(request: Request, registry: Annotated[Registry, Depends(get_registry)]) -> Visitor:
-    base, https = _base_url(request, registry)
+    base, https = public_base_url(request, registry)
     visitor = Visitor(registry, sessions.lookup(registry, request.cookies.get(SESSION_COOKIE)), base, https)
     request.state.visitor = visitor  # for the error page's navigation
     return visitor
