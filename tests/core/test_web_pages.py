@@ -28,7 +28,8 @@ def site(server, tmp_path_factory):
     meta = core_metadata("web-demo", "1.0", requires_dist=("requests>=2",), description="# Web demo\n\nSome *markdown*.\n")
     wheel = build_wheel(dists, "web-demo", "1.0", metadata=meta.replace(b"text/plain", b"text/markdown"))
     assert http_upload(server.url, token, wheel, "web-demo", "1.0").status_code == 200
-    assert http_upload(server.url, token, build_wheel(dists, "web-demo", "1.1"), "web-demo", "1.1").status_code == 200
+    wheel = build_wheel(dists, "web-demo", "1.1", requires_dist=("requests>=2", "attrs"))
+    assert http_upload(server.url, token, wheel, "web-demo", "1.1").status_code == 200
     assert http_upload(server.url, token, build_wheel(dists, "hidden-web", "1.0"), "hidden-web", "1.0").status_code == 200
     assert api(server.url, token, "PATCH", "/packages/pypi/hidden-web", json={"visibility": "private"}).status_code == 200
     assert push(server.url, token, craft_gem("webgem", "0.1.0")).status_code == 200
@@ -227,8 +228,9 @@ def test_api_shows_what_the_page_shows(server, site):
     detail = httpx.get(server.url + "/api/v1/packages/pypi/web-demo").json()
     assert detail["summary"] == "A test package" and detail["latest_version"] == "1.1"
     assert {"tool": "pip", "text": f"pip install --index-url {server.url}/pypi/simple/ web-demo"} in detail["install"]
+    assert detail["dependencies"] == ["requests>=2", "attrs"]  # the latest version's
     v10 = next(v for v in detail["versions"] if v["version"] == "1.0")
-    assert v10["dependencies"] == ["requests>=2"] and v10["artifacts"][0]["uploader"] == "olive"
+    assert v10["artifacts"][0]["uploader"] == "olive" and v10["artifacts"][0]["filename"] == "web_demo-1.0-py3-none-any.whl"
     found = httpx.get(server.url + "/api/v1/packages", params={"q": "web"}).json()["items"]
     assert [(p["ecosystem"], p["name"]) for p in found] == [("pypi", "web-demo"), ("rubygems", "webgem")]
     overview = httpx.get(server.url + "/api/v1/overview").json()

@@ -67,37 +67,37 @@ def _summary(package: Package) -> dict[str, Any]:
 
 
 def _detail(registry: Registry, session: Session, package: Package, base_url: str) -> dict[str, Any]:
-    """What the package page shows (`services.package_view`: a fixed number of queries)."""
+    """What the package page shows (`services.package_view`: a fixed number of queries); summary,
+    description and dependencies are the latest version's."""
     view = load_package_view(registry, session, package)
-    latest = view.latest
-    details = latest.details if latest else None
+    details = view.details
     return {
         **_summary(package),
-        "summary": details.summary if details else None,
-        "latest_version": latest.version.version if latest else None,
-        "description": details.description if details else None,
-        "description_content_type": details.description_content_type if details else None,
+        "summary": details.summary,
+        "latest_version": view.latest.version if view.latest else None,
+        "description": details.description,
+        "description_content_type": details.description_content_type if details.description is not None else None,
+        "dependencies": list(details.dependencies),
         "install": [{"tool": line.label, "text": line.text} for line in registry.adapter(package.ecosystem).install_lines(base_url, package.name)],
         "owners": view.owners,
         "versions": [
             {
-                "version": v.version.version,
-                "created_at": v.version.created_at,
+                "version": v.version,
+                "created_at": v.created_at,
                 "yanked": v.yanked,
                 "yank_reason": v.yank_reason,
-                "dependencies": list(v.details.dependencies),
                 "artifacts": [
                     {
-                        "filename": f.artifact.filename,
-                        "platform": f.artifact.platform,
-                        "size": f.artifact.size,
-                        "sha256": f.artifact.sha256,
-                        "md5": f.artifact.md5,
-                        "blake2b_256": f.artifact.blake2b_256,
-                        "uploaded_at": f.artifact.uploaded_at,
+                        "filename": f.filename,
+                        "platform": f.platform,
+                        "size": f.size,
+                        "sha256": f.sha256,
+                        "md5": f.md5,
+                        "blake2b_256": f.blake2b_256,
+                        "uploaded_at": f.uploaded_at,
                         "uploader": f.uploader,
-                        "yanked": f.artifact.yanked,
-                        "yank_reason": f.artifact.yank_reason,
+                        "yanked": f.yanked,
+                        "yank_reason": f.yank_reason,
                     }
                     for f in v.files
                 ],

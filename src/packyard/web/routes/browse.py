@@ -60,15 +60,13 @@ def package_page(ecosystem: str, name: str, request: Request, visitor: VisitorDe
 
         def build() -> Response:
             view = load_package_view(registry, session, package)
-            latest = view.latest
-            description = None
-            if latest is not None and latest.details.description:
-                description = render_description(latest.details.description, latest.details.description_content_type)
+            details = view.details
+            description = render_description(details.description, details.description_content_type) if details.description else None
             user = visitor.signed_in.user if visitor.signed_in else None
             manages = user is not None and (user.is_admin or user.name in view.owners)
             return render(
                 request, visitor, "package.html",
-                view=view, package=package, latest=latest, description=description, adapter=adapter,
+                view=view, package=package, latest=view.latest, description=description, adapter=adapter,
                 install_lines=adapter.install_lines(visitor.base_url, package.name), manages=manages,
             )
 
