@@ -240,3 +240,17 @@ def test_api_shows_what_the_page_shows(server, site):
     assert storage["pypi"]["files"] == 3 and storage["pypi"]["stored_bytes"] > 0
     users = {u["name"]: u for u in api(server.url, admin, "GET", "/users").json()}
     assert users["olive"]["can_sign_in"] and not users["olive"]["is_admin"] and users["ada"]["is_admin"]
+
+
+def test_a_private_registry_shows_nothing_until_signed_in(server_factory):
+    private = server_factory(extra_env={"PACKYARD_PRIVATE": "true"})
+    create_user(private.registry(), "pat", PASSWORD)
+    token = private.mint_token("rubygems:gem:*:write", user="pat")
+    assert push(private.url, token, craft_gem("closed-gem", "1.0.0")).status_code == 200
+    home = httpx.get(private.url + "/", params={"q": "closed"})
+    assert home.status_code == 200 and "sign in" in home.text and "closed-gem" not in home.text
+    assert httpx.get(private.url + "/packages/rubygems/closed-gem").status_code == 404
+    assert httpx.get(private.url + "/api/v1/overview").status_code == 401
+    with signed_in_client(private.url, "pat", PASSWORD) as pat:
+        assert 'href="/packages/rubygems/closed-gem"' in pat.get("/", params={"q": "closed"}).text
+        assert "gem install closed-gem" in pat.get("/packages/rubygems/closed-gem").text
