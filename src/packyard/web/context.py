@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from typing_extensions import Annotated
+from typing import Annotated
 
 from packyard.api.deps import get_registry, public_base_url
 from packyard.auth import Identity

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
-from typing_extensions import Annotated
+from typing import Annotated
 
 from packyard.models import limits
 from packyard.services import catalog
