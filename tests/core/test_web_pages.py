@@ -254,3 +254,28 @@ def test_a_private_registry_shows_nothing_until_signed_in(server_factory):
     with signed_in_client(private.url, "pat", PASSWORD) as pat:
         assert 'href="/packages/rubygems/closed-gem"' in pat.get("/", params={"q": "closed"}).text
         assert "gem install closed-gem" in pat.get("/packages/rubygems/closed-gem").text
+
+
+def test_a_package_costs_the_same_queries_whatever_its_number_of_versions(server, site, tmp_path):
+    """No query per version: 1 version and 3 versions (one of them yanked) take the same statements."""
+    from sqlalchemy import event
+
+    from packyard.services.package_view import load_package_view
+    from packyard.services.packages import get_package
+
+    token = site["token"]
+    for version in ("1.0", "1.1", "1.2"):
+        wheel = build_wheel(tmp_path, "many-versions", version)
+        assert http_upload(server.url, token, wheel, "many-versions", version).status_code == 200
+    assert api(server.url, token, "POST", "/packages/pypi/many-versions/versions/1.2/yank").status_code == 200
+    registry = server.registry()
+    statements: list[str] = []
+    event.listen(registry.db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    counts = {}
+    for name, latest in (("hidden-web", "1.0"), ("many-versions", "1.1")):  # 1.2 is yanked
+        statements.clear()
+        with registry.db.read() as session:
+            view = load_package_view(registry, session, get_package(session, "pypi", name))
+        counts[name] = len(statements)
+        assert view.latest.version == latest
+    assert counts["hidden-web"] == counts["many-versions"] <= 5, counts
