@@ -280,3 +280,12 @@ def test_a_package_costs_the_same_queries_whatever_its_number_of_versions(server
         assert view.latest.version == latest
     # the package, then versions, files with uploaders, the latest version and its files, owners
     assert counts["hidden-web"] == counts["many-versions"] == 6, counts
+
+
+def test_sign_in_returns_only_to_a_page_of_this_server(server, site):
+    for target, location in (("/packages/pypi/web-demo", "/packages/pypi/web-demo"), ("//evil.example/x", "/"),
+                             ("https://evil.example/", "/"), ("/\\evil.example", "/")):
+        with httpx.Client(base_url=server.url) as client:
+            form = post_forms(client.get("/signin", params={"next": target}).text)[0]
+            response = client.post("/signin", data={**form.fields, "user": "olive", "password": PASSWORD})
+            assert response.status_code == 303 and response.headers["location"] == location, target
