@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from packyard.plugins import Change, ProtocolAdapter
+from packyard.plugins import Change, InstallLine, ProtocolAdapter, ReleaseDetails
 
 from packyard_pypi.simple.page_data import PROJECT_STATUSES
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
+    from packyard.models import Artifact, Version as VersionRow
     from packyard.registry import Registry
 
 
@@ -33,6 +34,20 @@ class PypiAdapter(ProtocolAdapter):
             return (1, Version(version))
         except InvalidVersion:
             return (0, version)
+
+    def install_lines(self, base_url: str, name: str) -> list[InstallLine]:
+        index = f"{base_url}/pypi/simple/"
+        return [InstallLine("pip", f"pip install --index-url {index} {name}"), InstallLine("uv", f"uv add --index {index} {name}")]
+
+    def release_details(self, version: VersionRow, artifacts: list[Artifact]) -> ReleaseDetails:
+        """From the core metadata kept at upload (`Version.meta["metadata"]`, packaging's raw field names)."""
+        meta = version.meta.get("metadata") or {}
+        return ReleaseDetails(
+            summary=meta.get("summary"),
+            description=meta.get("description"),
+            description_content_type=meta.get("description_content_type") or "text/x-rst",  # PEP 566's default
+            dependencies=tuple(meta.get("requires_dist") or ()),
+        )
 
     def on_change(self, session: Session, change: Change) -> None:
         from packyard_pypi.documents import defer_root, render_package

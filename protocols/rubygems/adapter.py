@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from packyard.plugins import Change, ProtocolAdapter
+from packyard.plugins import Change, InstallLine, ProtocolAdapter, ReleaseDetails
 
 from packyard_rubygems.formats import gem_version
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import click
     from sqlmodel import Session
 
+    from packyard.models import Artifact, Version
     from packyard.registry import Registry
 
 
@@ -31,6 +32,20 @@ class RubygemsAdapter(ProtocolAdapter):
 
     def version_sort_key(self, version: str) -> Any:
         return gem_version.sort_key(version)
+
+    def install_lines(self, base_url: str, name: str) -> list[InstallLine]:
+        source = f"{base_url}/rubygems/"
+        return [InstallLine("gem", f"gem install {name} --source {source}"), InstallLine("Gemfile", f'source "{source}"\ngem "{name}"')]
+
+    def release_details(self, version: Version, artifacts: list[Artifact]) -> ReleaseDetails:
+        """From the gemspec kept on each file (`Artifact.meta`); the platforms of a version share it."""
+        meta = artifacts[0].meta if artifacts else {}
+        return ReleaseDetails(
+            summary=meta.get("summary"),
+            description=meta.get("description"),
+            description_content_type="text/plain",  # a gemspec's description is plain text
+            dependencies=tuple(f"{dep} {requirement}" for dep, requirement in meta.get("runtime_dependencies") or ()),
+        )
 
     def create_app(self, registry: Registry):
         from packyard_rubygems.source_app import build_app

@@ -42,6 +42,24 @@ class Change:
         return self.journal.id
 
 
+@dataclass(frozen=True)
+class InstallLine:
+    """A command or configuration line the web interface offers to copy (`label`: the tool)."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ReleaseDetails:
+    """What a version's stored metadata says about it, for people (the web interface, the API)."""
+
+    summary: str | None = None
+    description: str | None = None
+    description_content_type: str = "text/plain"  # text/markdown, text/x-rst or text/plain (with parameters)
+    dependencies: tuple[str, ...] = ()  # runtime requirements as the ecosystem writes them
+
+
 class ProtocolAdapter:
     """Base class of an ecosystem adapter; subclass it in `protocols/<ecosystem>/`."""
 
@@ -78,6 +96,15 @@ class ProtocolAdapter:
         """For `packyard check`: yield a sentence for every stored document that differs from a
         fresh render of the rows (or is missing). An adapter that stores no documents yields nothing."""
         return ()
+
+    def install_lines(self, base_url: str, name: str) -> list[InstallLine]:
+        """How to install `name` from this registry (`base_url`: the server's, without a slash at the end)."""
+        return []
+
+    def release_details(self, version: Version, artifacts: list[Artifact]) -> ReleaseDetails:
+        """Summary, description and dependencies from a version's stored metadata (no extra query:
+        `artifacts` are the version's files)."""
+        return ReleaseDetails()
 
     def cli(self) -> click.Group | None:
         """Extra CLI commands, mounted as `packyard <ecosystem> ...`; `ctx.obj.registry()` gives them the Registry."""

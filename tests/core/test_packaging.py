@@ -1,4 +1,5 @@
-"""A regular (non-editable) install ships the files packyard serves as they are (`pip install .`)."""
+"""A regular (non-editable) install ships the files packyard serves as they are and the web
+interface's templates (`pip install .`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "src" / "packyard" / "static"
+TEMPLATES = REPO / "src" / "packyard" / "web" / "templates"
 
 
 def test_the_wheel_carries_every_static_file(tmp_path):
@@ -29,3 +31,7 @@ def test_the_wheel_carries_every_static_file(tmp_path):
     expected = {f"packyard/static/{path.relative_to(STATIC).as_posix()}" for path in STATIC.rglob("*") if path.is_file()}
     assert {"packyard/static/redoc-2.5.4/redoc.standalone.js", "packyard/static/redoc-2.5.4/LICENSE"} <= expected
     assert expected <= shipped, sorted(expected - shipped)
+
+    templates = {f"packyard/web/templates/{path.name}" for path in TEMPLATES.glob("*.html")}
+    assert "packyard/web/templates/package.html" in templates
+    assert templates <= shipped, sorted(templates - shipped)

@@ -19,6 +19,18 @@ def remote_addr(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def public_base_url(request: Request, registry: Registry) -> tuple[str, bool]:
+    """The server's public URL (no slash at the end) and whether it is https: PACKYARD_BASE_URL,
+    else the Host header with the scheme the request came in by (`X-Forwarded-Proto` behind a proxy)."""
+    configured = registry.settings.base_url
+    if configured:
+        base = configured.rstrip("/")
+        return base, base.startswith("https://")
+    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https"
+    host = request.headers.get("host") or "127.0.0.1"
+    return f"{'https' if https else 'http'}://{host}", https
+
+
 def require_identity(request: Request, registry: Annotated[Registry, Depends(get_registry)]) -> Identity:
     identity = registry.authenticate(request.headers.get("authorization"))
     if identity is None:

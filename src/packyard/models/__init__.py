@@ -8,6 +8,7 @@ from packyard.models.package import Artifact, Package, PackageOwner, Version
 from packyard.models.setting import StoredSetting
 from packyard.models.token import Token
 from packyard.models.user import User
+from packyard.models.web_session import WebSession
 
 __all__ = [
     "Artifact",
@@ -22,4 +23,5 @@ __all__ = [
     "Token",
     "User",
     "Version",
+    "WebSession",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from packyard.auth import Identity
-from packyard.models import AuditEvent
+from packyard.models import AuditEvent, limits
 
 
 def record(
@@ -36,3 +36,21 @@ def record(
     )
     session.add(event)
     return event
+
+
+def list_events(
+    session: Session,
+    *,
+    ecosystem: str | None = None,
+    package: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """Newest first; each filter given must match exactly."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    for column, value in ((AuditEvent.ecosystem, ecosystem), (AuditEvent.package, package), (AuditEvent.action, action), (AuditEvent.actor, actor)):
+        if value:
+            query = query.where(column == limits.check_text(value, "filter"))
+    return list(session.exec(query.offset(offset).limit(limit)))

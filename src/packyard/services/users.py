@@ -46,3 +46,7 @@ def get_or_create_user(session: Session, registry: Registry, name: str) -> User:
         session.add(user)
         session.flush()
     return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(User.name)))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlmodel import select
 
 from packyard.models import limits
 from packyard.api.deps import AdminDep, RegistryDep
-from packyard.models import AuditEvent
+from packyard.services.audit import list_events
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -22,13 +21,10 @@ def audit_events(
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
     ecosystem: str | None = None,
     package: str | None = None,
+    action: Annotated[str | None, Query(description="e.g. version.yank, token.create, owner.add")] = None,
+    actor: Annotated[str | None, Query(description="the user who acted")] = None,
 ) -> dict[str, Any]:
     """Newest first."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc())
-    if ecosystem:
-        query = query.where(AuditEvent.ecosystem == ecosystem)
-    if package:
-        query = query.where(AuditEvent.package == package)
     with registry.db.read() as session:
-        rows = list(session.exec(query.offset((page - 1) * per_page).limit(per_page)))
+        rows = list_events(session, ecosystem=ecosystem, package=package, action=action, actor=actor, offset=(page - 1) * per_page, limit=per_page)
     return {"items": [row.model_dump() for row in rows], "page": page, "per_page": per_page}

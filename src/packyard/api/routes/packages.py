@@ -9,14 +9,15 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from packyard.models import limits
-from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep
+from packyard.api.deps import IdentityDep, RegistryDep, RemoteAddrDep, public_base_url
 from packyard.auth import Identity
 from packyard.errors import NotFound
 from packyard.models.limits import StorableStr
 from packyard.models import Package
 from packyard.registry import Registry
-from packyard.services import ownership, yanking
-from packyard.services.packages import count_packages, get_package, list_artifacts, list_packages, list_versions, owners
+from packyard.services import catalog, ownership, yanking
+from packyard.services.package_view import load_package_view
+from packyard.services.packages import count_packages, get_package, list_packages, owners
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 
@@ -65,36 +66,43 @@ def _summary(package: Package) -> dict[str, Any]:
     }
 
 
-def _detail(registry: Registry, session: Session, package: Package) -> dict[str, Any]:
-    adapter = registry.adapter(package.ecosystem)
-    artifacts = list_artifacts(session, package)
-    versions = sorted(list_versions(session, package), key=lambda v: adapter.version_sort_key(v.version), reverse=True)
-    files_by_version: dict[int, list[dict[str, Any]]] = {}
-    for a in artifacts:
-        files_by_version.setdefault(a.version_id, []).append(
-            {
-                "filename": a.filename,
-                "platform": a.platform,
-                "size": a.size,
-                "sha256": a.sha256,
-                "md5": a.md5,
-                "blake2b_256": a.blake2b_256,
-                "uploaded_at": a.uploaded_at,
-                "yanked": a.yanked,
-                "yank_reason": a.yank_reason,
-            }
-        )
+def _detail(registry: Registry, session: Session, package: Package, base_url: str) -> dict[str, Any]:
+    """What the package page shows (`services.package_view`: a fixed number of queries); summary,
+    description and dependencies are the latest version's."""
+    view = load_package_view(registry, session, package)
+    details = view.details
     return {
         **_summary(package),
-        "owners": [u.name for u in owners(session, package)],
+        "summary": details.summary,
+        "latest_version": view.latest.version if view.latest else None,
+        "description": details.description,
+        "description_content_type": details.description_content_type if details.description is not None else None,
+        "dependencies": list(details.dependencies),
+        "install": [{"tool": line.label, "text": line.text} for line in registry.adapter(package.ecosystem).install_lines(base_url, package.name)],
+        "owners": view.owners,
         "versions": [
             {
                 "version": v.version,
                 "created_at": v.created_at,
-                "yanked": bool(files_by_version.get(v.id)) and all(f["yanked"] for f in files_by_version[v.id]),
-                "artifacts": files_by_version.get(v.id, []),
+                "yanked": v.yanked,
+                "yank_reason": v.yank_reason,
+                "artifacts": [
+                    {
+                        "filename": f.filename,
+                        "platform": f.platform,
+                        "size": f.size,
+                        "sha256": f.sha256,
+                        "md5": f.md5,
+                        "blake2b_256": f.blake2b_256,
+                        "uploaded_at": f.uploaded_at,
+                        "uploader": f.uploader,
+                        "yanked": f.yanked,
+                        "yank_reason": f.yank_reason,
+                    }
+                    for f in v.files
+                ],
             }
-            for v in versions
+            for v in view.versions
         ],
     }
 
@@ -109,9 +117,18 @@ def _page(registry: Registry, identity: Identity | None, ecosystem: str | None, 
 
 
 @router.get("")
-def all_packages(request: Request, registry: RegistryDep, page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
+def all_packages(
+    request: Request, registry: RegistryDep, page: Page = 1, per_page: PerPage = 100,
+    q: Annotated[str | None, Query(max_length=catalog.MAX_QUERY_LENGTH, description="search: names containing this text (case-insensitive), those starting with it first; at most 50")] = None,
+) -> dict[str, Any]:
     """Packages of every ecosystem; private ones only for callers with a read scope for them."""
-    return _page(registry, _optional_identity(request, registry), None, page, per_page)
+    identity = _optional_identity(request, registry)
+    if q is None:
+        return _page(registry, identity, None, page, per_page)
+    registry.read_access(identity, "", None)
+    with registry.db.read() as session:
+        found = catalog.search(session, q, registry.readable_packages(identity))
+    return {"items": [_summary(p) for p in found], "page": 1, "per_page": len(found), "total": len(found)}
 
 
 @router.get("/{ecosystem}")
@@ -124,7 +141,7 @@ def ecosystem_packages(ecosystem: str, request: Request, registry: RegistryDep, 
 def package_detail(ecosystem: str, name: str, request: Request, registry: RegistryDep) -> dict[str, Any]:
     """A package with its versions (newest first), files and owners."""
     with registry.db.read() as session:
-        return _detail(registry, session, _readable_package(registry, session, request, ecosystem, name))
+        return _detail(registry, session, _readable_package(registry, session, request, ecosystem, name), public_base_url(request, registry)[0])
 
 
 @router.patch("/{ecosystem}/{name}")
