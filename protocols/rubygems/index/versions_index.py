@@ -13,6 +13,7 @@ with a new `created_at`, like rubygems.org's monthly `compact_index:update_versi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from sqlmodel import Session
@@ -22,6 +23,7 @@ from packyard.documents.store import DocumentStore
 from packyard.services.packages import public_names
 
 from packyard_rubygems.index import compact_index, documents
+from packyard_rubygems.upstream import versions_feed
 
 ECOSYSTEM = documents.ECOSYSTEM
 
@@ -35,6 +37,12 @@ def base_header(moment: datetime) -> bytes:
 def created_at(body: bytes) -> datetime:
     first = body.split(b"\n", 1)[0].decode()
     return datetime.fromisoformat(first.removeprefix("created_at:").strip().replace("Z", "+00:00"))
+
+
+def body_lines(body: bytes) -> list[bytes]:
+    """The lines after `---`, each ending in a newline."""
+    _, _, rest = body.partition(b"---\n")
+    return [line + b"\n" for line in rest.split(b"\n") if line]
 
 
 def info_entries(info_body: bytes) -> list[str]:
@@ -72,18 +80,32 @@ def ensure_base(store: DocumentStore, session: Session, serial: int, now: dateti
 
 def lines_for(session: Session, names: list[str]) -> bytes:
     """The one-line summaries of the given gems (from their stored `/info` bodies), by name."""
+    return b"".join(line for _, line in sorted(lines_by_name(session, names).items()))
+
+
+def lines_by_name(session: Session, names: list[str]) -> dict[str, bytes]:
     infos = rows.bodies(session, ECOSYSTEM, [documents.info_key(n) for n in names])
-    out = []
-    for name in sorted(names):
+    out = {}
+    for name in names:
         body = infos.get(documents.info_key(name))
         line = gem_line(name, body) if body is not None else None
         if line:
-            out.append(line)
-    return b"".join(out)
+            out[name] = line
+    return out
 
 
-def rebuild(store: DocumentStore, session: Session, serial: int, now: datetime) -> bytes:
-    """Rewrite the base from every public gem's current `/info`, with nothing appended."""
-    base = base_header(now) + lines_for(session, public_names(session, ECOSYSTEM))
+def rebuild(store: DocumentStore, session: Session, serial: int, now: datetime, *,
+            upstream_lines: Iterable[bytes] | None = None, local: Callable[[str], bool] | None = None) -> bytes:
+    """Rewrite the base from every public gem's current `/info`, with nothing appended.
+
+    With `local` (an upstream is configured: `local(name)` says whether a name resolves locally),
+    the base also holds one line per upstream gem: `upstream_lines` (upstream's new body, after it
+    compacted its own) or else the upstream lines of the current body, replayed and compacted."""
+    lines = lines_by_name(session, public_names(session, ECOSYSTEM))
+    if local is not None:
+        if upstream_lines is None:
+            upstream_lines = body_lines(current(store, session) or b"")
+        lines.update(versions_feed.compacted(upstream_lines, lambda name: not local(name)))
+    base = base_header(now) + b"".join(line for _, line in sorted(lines.items()))
     documents.put_compact_index(store, session, documents.VERSIONS, base, serial=serial, now=now)
     return base
