@@ -6,16 +6,20 @@ database in a worker thread), checks access and hands them to the core's `serve`
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import anyio.to_thread
 
-from packyard.errors import PackyardError
+from packyard.errors import NotFound, PackyardError
 from packyard.http.serve import header, serve
+from packyard.upstream import Download
 
 from packyard_rubygems.api import messages
 from packyard_rubygems.index.reader import IndexReader, NeedsIO
 from packyard_rubygems.api.plain_text import send_text
+
+if TYPE_CHECKING:
+    from packyard_rubygems.upstream.proxy import UpstreamGems
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -52,9 +56,10 @@ def _safe_name(part: str) -> bool:
 
 
 class ReadPaths:
-    def __init__(self, reader: IndexReader, fallback: ASGIApp):
+    def __init__(self, reader: IndexReader, fallback: ASGIApp, upstream: UpstreamGems | None = None):
         self.reader = reader
         self.fallback = fallback
+        self.upstream = upstream
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -74,22 +79,56 @@ class ReadPaths:
         def find(io: bool):
             return handler(self.reader.identify(authorization), path, io)
 
+        missing = None
         try:
-            # anonymous and in the memo: no thread hop, no database (checking a token reads it)
-            rep = _memo_only(find) if authorization is None else MISS
-            if rep is MISS:
-                rep = await anyio.to_thread.run_sync(find, True)
+            if path == "/versions" and self.upstream is not None:
+                await self.upstream.versions.refresh_if_due()
+            try:
+                # anonymous and in the memo: no thread hop, no database (checking a token reads it)
+                rep = _memo_only(find) if authorization is None else MISS
+                if rep is MISS:
+                    rep = await anyio.to_thread.run_sync(find, True)
+            except NotFound as exc:  # a gem packyard does not have: perhaps upstream's
+                rep, missing = None, exc
+            if rep is None and self.upstream is not None:
+                rep = await self._from_upstream(path, authorization)
         except PackyardError as exc:
             extra = [(name.encode(), value.encode()) for name, value in exc.headers]
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
             return
         if rep is None:
-            await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
+            if missing is not None:
+                await send_text(send, missing.status_code, missing.detail, head=head)
+            else:
+                await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
+            return
+        if isinstance(rep, Download):
+            assert self.upstream is not None
+            await self.upstream.stream(send, rep, head=head)
             return
         try:
             await serve(scope, send, rep, unsatisfiable="full")
         except PackyardError as exc:  # the file's storage failed before the answer started
             await send_text(send, exc.status_code, exc.detail, [(n.encode(), v.encode()) for n, v in exc.headers], head=head)
+
+    async def _from_upstream(self, path: str, authorization: str | None):
+        """The upstream's answer for a gem path packyard has nothing for (None: upstream has none,
+        or the name resolves locally)."""
+        upstream = self.upstream
+        assert upstream is not None
+        if authorization is None:
+            identity = self.reader.identify(None)
+        else:
+            identity = await anyio.to_thread.run_sync(self.reader.identify, authorization)
+        if path.startswith("/info/"):
+            return await upstream.info(identity, path[len("/info/"):])
+        if path.startswith(QUICK_PREFIX) and path.endswith(QUICK_SUFFIX):
+            name = path[len(QUICK_PREFIX):-len(QUICK_SUFFIX)]
+            return await upstream.quick_spec(identity, name) if _safe_name(name) else None
+        if path.startswith("/gems/") and path.endswith(".gem"):
+            name = path[len("/gems/"):-len(".gem")]
+            return await upstream.gem(identity, name) if _safe_name(name) else None
+        return None
 
     def _route(self, path: str):
         """The lookup for `path` as `(identity, path, io) -> representation | None`, or None."""

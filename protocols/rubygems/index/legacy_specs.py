@@ -22,14 +22,24 @@ from packyard_rubygems.index import compact_index, documents, legacy_index
 from packyard_rubygems.index.compact_index_lines import names_body
 from packyard_rubygems.formats.gem_package import GemSpec, full_name
 from packyard_rubygems.index.legacy_index import SpecsEntry
+from packyard_rubygems.formats.gem_version import GemVersion
+from packyard_rubygems.upstream.fetched import fetched_upstream_entries
 
 ECOSYSTEM = documents.ECOSYSTEM
 QUICK_META = "quick_gemspec_rz"  # base64 of the deflated Marshal gemspec, in Artifact.meta
 
 
 def indexed_entries(session: Session, private: list[str] | None = None) -> list[SpecsEntry]:
-    """Every indexed (not yanked) file of every public gem, plus the given private gems."""
-    return [SpecsEntry(name, number, platform or "ruby") for name, number, platform in indexed_files(session, ECOSYSTEM, private)]
+    """Every indexed (not yanked) file of every public gem, plus the given private gems, plus the
+    upstream gems fetched so far (`gem install` finds the rest through `/info`)."""
+    local = [SpecsEntry(name, number, platform or "ruby") for name, number, platform in indexed_files(session, ECOSYSTEM, private)]
+    return local + fetched_upstream_entries(session)
+
+
+def kinds_for(versions: list[str]) -> set[str]:
+    """The specs files that list releases of these versions."""
+    prerelease = {GemVersion(version).is_prerelease for version in versions}
+    return ({"prerelease_specs"} if True in prerelease else set()) | ({"specs", "latest_specs"} if False in prerelease else set())
 
 
 RENDERERS = {

@@ -13,6 +13,7 @@ with a new `created_at`, like rubygems.org's monthly `compact_index:update_versi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
@@ -43,6 +44,11 @@ def body_lines(body: bytes) -> list[bytes]:
     """The lines after `---`, each ending in a newline."""
     _, _, rest = body.partition(b"---\n")
     return [line + b"\n" for line in rest.split(b"\n") if line]
+
+
+def mentions(body: bytes, name: str) -> bool:
+    """Whether a line of `body` is about `name`, compared case-insensitively."""
+    return re.search(rb"(?im)^" + re.escape(name.encode()) + rb" ", body) is not None
 
 
 def info_entries(info_body: bytes) -> list[str]:

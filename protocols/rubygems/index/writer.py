@@ -14,6 +14,7 @@ monthly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,8 +27,9 @@ from packyard.services.journal import record_ecosystem_event
 from packyard.services.packages import list_artifacts, list_packages
 
 from packyard_rubygems.index import documents, legacy_specs, versions_index
+from packyard_rubygems.upstream import local_names
+from packyard_rubygems.upstream.fetched import fetched_files, store_fetched_gems
 from packyard_rubygems.index.compact_index_lines import info_body, number_and_platform
-from packyard_rubygems.formats.gem_version import GemVersion
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -64,10 +66,12 @@ def apply_change(session: Session, change: Change) -> None:
             if line:
                 versions_index.append(store, session, serial, line, now)
 
+    if change.action == ChangeAction.PUBLISH and len(change.artifacts) == len(artifacts):
+        rebuild = _first_local_push(change.registry, store, session, package.name, serial) or rebuild
     kinds, names_changed = _public_listings_touched(change, len(indexed))
     legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
     if rebuild or _base_is_stale(store, session, now):
-        versions_index.rebuild(store, session, serial, now)
+        versions_index.rebuild(store, session, serial, now, local=upstream_local(change.registry, session))
 
 
 def store_gem(store: DocumentStore, session: Session, package: Package, artifacts: list[Artifact], changed: list[Artifact],
@@ -93,6 +97,22 @@ def store_gem(store: DocumentStore, session: Session, package: Package, artifact
     return body
 
 
+def upstream_local(registry: Registry, session: Session) -> Callable[[str], bool] | None:
+    """With an upstream configured: which names resolve locally (a compaction keeps the others'
+    upstream lines); None without one (a compaction then drops every upstream line)."""
+    return local_names.matcher(session) if registry.upstream(ECOSYSTEM) is not None else None
+
+
+def _first_local_push(registry: Registry, store: DocumentStore, session: Session, name: str, serial: int) -> bool:
+    """A name just became local: upstream's `.gem` documents for it go (local wins, whatever the
+    case); True when `/versions` holds upstream lines for it (a compaction must drop them)."""
+    if registry.upstream(ECOSYSTEM) is None:
+        return False
+    for filename in fetched_files(session, name):
+        store.remove(session, ECOSYSTEM, f"gems/{filename}", serial=serial)
+    return versions_index.mentions(versions_index.current(store, session) or b"", name)
+
+
 def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str], bool]:
     """Which specs files and whether `/names` can differ after `change` (each is O(gems) to render)."""
     if change.action == ChangeAction.SETTINGS:
@@ -100,9 +120,7 @@ def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str]
         return (set(documents.SPECS_FILES), True) if touched else (set(), False)
     if change.package.is_private or change.action not in _INDEXED:
         return set(), False
-    prerelease = {GemVersion((a.meta or {}).get("version", "0")).is_prerelease for a in change.artifacts}
-    kinds = ({"prerelease_specs"} if True in prerelease else set()) | (
-        {"specs", "latest_specs"} if False in prerelease else set())
+    kinds = legacy_specs.kinds_for([(a.meta or {}).get("version", "0") for a in change.artifacts])
     delta = -len(change.artifacts) if change.action == ChangeAction.YANK else len(change.artifacts)
     listed_before, listed_now = indexed_now - delta > 0, indexed_now > 0
     return kinds, listed_before != listed_now
@@ -141,9 +159,10 @@ def render_all(registry: Registry) -> None:
                     own = artifact.filename[: -len(".gem")]
                     keep.add(documents.gem_key(own))
                     keep.update(documents.quick_key(n) for n in legacy_specs.quick_names(artifact))
+        keep.update(store_fetched_gems(store, session, serial, now))
         legacy_specs.store_public_indexes(store, session, serial, now)
-        keep.update([documents.NAMES, documents.VERSIONS, *documents.SPECS_FILES.values()])
-        versions_index.rebuild(store, session, serial, now)
+        keep.update([documents.NAMES, documents.VERSIONS, *documents.SPECS_FILES.values(), documents.UPSTREAM_VERSIONS_POSITION])
+        versions_index.rebuild(store, session, serial, now, local=upstream_local(registry, session))
         for key in store.keys_in(session, ECOSYSTEM):
             if key not in keep:
                 store.remove(session, ECOSYSTEM, key, serial=serial)

@@ -1,0 +1,162 @@
+"""What the read paths ask upstream for a gem packyard does not have: `/info/<gem>` and quick
+gemspecs (upstream's bytes exactly, through the core's page cache: revalidated after the cache
+lifetime, served stale while upstream is away), and `.gem` files (fetched once, verified against
+the `checksum:` of upstream's `/info` line, then kept and served like a pushed gem).
+
+Only names the core's gate lets through are ever sent upstream: not a local gem in any visibility
+(compared case-insensitively) and not reserved.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+
+from packyard.auth import Identity
+from packyard.errors import PackyardError
+from packyard.http.serve import Representation
+from packyard.models import ChangeAction
+from packyard.services.journal import record_ecosystem_event
+from packyard.upstream import Download, ProxiedFile
+
+from packyard_rubygems.index import compact_index, documents, legacy_specs
+from packyard_rubygems.index.reader import PRIVATE_CACHE, PUBLIC_CACHE, compact_body
+from packyard_rubygems.upstream import info_lines, local_names
+from packyard_rubygems.upstream.fetched import upstream_etag
+from packyard_rubygems.upstream.info_lines import UpstreamRelease
+from packyard_rubygems.upstream.versions_sync import VersionsSync
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+    from packyard.upstream import Upstream
+
+ECOSYSTEM = documents.ECOSYSTEM
+log = logging.getLogger(__name__)
+
+
+class UpstreamGems:
+    def __init__(self, registry: Registry, upstream: Upstream):
+        self.registry = registry
+        self.upstream = upstream
+        base = upstream.url if upstream.url.endswith("/") else upstream.url + "/"
+        self.base = base  # `https://rubygems.org/`, `http://host/rubygems/`: paths are relative to it
+        self.versions = VersionsSync(registry, upstream.client, self.url("versions"), registry.settings.upstream_cache_seconds)
+        self._allowed: dict[str, int] = {}  # names the gate let through, and at which serial
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    async def _resolvable(self, name: str) -> bool:
+        """The gate's answer; remembered here for the serial it holds for, so a warm read stays on
+        the event loop (the gate may read the database)."""
+        serial = self.registry.serial(ECOSYSTEM)
+        if self._allowed.get(name) == serial:
+            return True
+        if not await anyio.to_thread.run_sync(self.upstream.gate.resolvable, name):
+            return False
+        if len(self._allowed) > 65536:
+            self._allowed.clear()
+        self._allowed[name] = serial
+        return True
+
+    async def _page(self, name: str, key: str, path: str, media_type: str) -> Representation | None:
+        """Upstream's document at `path`, as it is, when `name` may resolve upstream."""
+        if not await self._resolvable(name):
+            return None
+        page = await self.upstream.pages.get(key, self.url(path))
+        if page is None:
+            return None
+        private = self.registry.restricted()
+        return page.render("representation", lambda body: _representation(body, media_type, private))
+
+    async def info(self, identity: Identity | None, name: str) -> Representation | None:
+        self.registry.document_access(identity, ECOSYSTEM, name, public=True)
+        return await self._page(name, documents.info_key(name), f"info/{name}", documents.COMPACT_INDEX_TYPE)
+
+    async def quick_spec(self, identity: Identity | None, full_name: str) -> Representation | None:
+        release = await self.release(full_name)
+        if release is None:
+            return None
+        self.registry.document_access(identity, ECOSYSTEM, release.name, public=True)
+        key = documents.quick_key(full_name)
+        return await self._page(release.name, key, key, documents.OCTET_STREAM)
+
+    async def release(self, full_name: str) -> UpstreamRelease | None:
+        """The upstream release a file name stands for, with the checksum upstream announced."""
+        for name in info_lines.candidate_names(full_name):
+            if not await self._resolvable(name):
+                continue
+            page = await self.upstream.pages.get(documents.info_key(name), self.url(f"info/{name}"))
+            if page is None:
+                continue
+            release = info_lines.find_release(name, page.body, full_name[len(name) + 1:])
+            if release is not None:
+                return release
+        return None
+
+    async def gem(self, identity: Identity | None, full_name: str) -> Representation | Download | None:
+        """A stored blob to serve, or a first download to stream (the caller iterates it to the
+        end and then calls `kept`)."""
+        release = await self.release(full_name)
+        if release is None:
+            return None
+        self.registry.document_access(identity, ECOSYSTEM, release.name, public=True)
+        download = await self.upstream.files.fetch(ProxiedFile(
+            package=release.name, filename=f"{full_name}.gem", url=self.url(f"gems/{full_name}.gem"),
+            sha256=release.sha256, version=release.entry))
+        if download is not None:
+            return download
+        size = await anyio.to_thread.run_sync(self.kept, release)
+        storage = self.registry.storage
+        return Representation(upstream_etag(release.sha256), documents.OCTET_STREAM, open=lambda: storage.open(release.sha256),
+                              size=size, headers=(PUBLIC_CACHE,))
+
+    async def stream(self, send, download: Download, *, head: bool) -> None:
+        """A first download, sent as it arrives (Range is ignored, as RFC 9110 allows). Bytes that do
+        not match upstream's checksum are never sent whole (the answer is cut short) nor kept."""
+        headers = [(b"content-type", documents.OCTET_STREAM.encode()), PUBLIC_CACHE]
+        if download.size is not None:
+            headers.append((b"content-length", str(download.size).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if head:
+            await download.close()
+            await send({"type": "http.response.body", "body": b""})
+            return
+        try:
+            async for chunk in download.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except PackyardError as exc:  # the client sees a broken download; nothing was kept
+            log.warning("proxied download of %s failed: %s", download.file.filename, exc.detail)
+            return
+        file = download.file
+        await anyio.to_thread.run_sync(self.kept, UpstreamRelease(file.package, file.version or "", file.sha256))
+        await send({"type": "http.response.body", "body": b""})
+
+    def kept(self, release: UpstreamRelease) -> int:
+        """Serve a verified upstream `.gem` from now on like a pushed one (a blob document), and list
+        it in the specs files; returns its size. Not when its name resolves locally by now."""
+        stat = self.registry.storage.stat(release.sha256)
+        size = stat.size if stat is not None else 0
+        key = documents.gem_key(release.full_name)
+        store = self.registry.documents
+        with self.registry.db.write(lock=ECOSYSTEM) as session:
+            if local_names.is_local(session, release.name):
+                return size
+            existing = store.read_in(session, ECOSYSTEM, key)
+            if existing is not None and existing.kind == "blob":
+                return size
+            now = self.registry.clock.now()
+            serial = record_ecosystem_event(self.registry, session, ECOSYSTEM, ChangeAction.REINDEX)
+            store.put_blob(session, ECOSYSTEM, key, release.sha256, size, serial=serial, now=now,
+                           etag=upstream_etag(release.sha256), media_type=documents.OCTET_STREAM, public=True)
+            legacy_specs.defer_public_indexes(store, session, legacy_specs.kinds_for([release.version]), names=False)
+        self.registry.publish_serial(ECOSYSTEM, serial)
+        return size
+
+
+def _representation(body: bytes, media_type: str, private: bool) -> Representation:
+    if media_type == documents.COMPACT_INDEX_TYPE:
+        return compact_body(body, private=private)
+    return Representation(compact_index.etag(body), media_type, body, headers=(PRIVATE_CACHE if private else PUBLIC_CACHE,))
