@@ -7,6 +7,7 @@ from packyard.models.journal import ChangeAction, JournalEntry
 from packyard.models.package import Artifact, Package, PackageOwner, Version
 from packyard.models.setting import StoredSetting
 from packyard.models.token import Token
+from packyard.models.upstream import ReservedName, UpstreamClaim, UpstreamFetch, UpstreamPage
 from packyard.models.user import User
 
 __all__ = [
@@ -18,8 +19,12 @@ __all__ = [
     "JournalEntry",
     "Package",
     "PackageOwner",
+    "ReservedName",
     "StoredSetting",
     "Token",
+    "UpstreamClaim",
+    "UpstreamFetch",
+    "UpstreamPage",
     "User",
     "Version",
 ]
