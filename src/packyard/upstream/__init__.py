@@ -13,13 +13,14 @@ from packyard.upstream.client import UpstreamClient, UpstreamUnavailable, redact
 from packyard.upstream.files import Download, ProxiedFile, UpstreamFileMismatch, UpstreamFiles
 from packyard.upstream.gate import UpstreamGate
 from packyard.upstream.pages import CachedPage, UpstreamPages
+from packyard.upstream.serving import serve_proxied_file
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
 
 __all__ = [
     "CachedPage", "Download", "ProxiedFile", "Upstream", "UpstreamClient", "UpstreamFileMismatch", "UpstreamFiles",
-    "UpstreamGate", "UpstreamPages", "UpstreamUnavailable", "redacted",
+    "UpstreamGate", "UpstreamPages", "UpstreamUnavailable", "redacted", "serve_proxied_file",
 ]
 
 

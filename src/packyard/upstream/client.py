@@ -48,7 +48,8 @@ class UpstreamClient:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"an upstream must be an http(s) URL, not {redacted(base_url)!r}")
-        self.base_url = redacted(base_url)
+        # a base is a directory: relative paths resolve below it (`.../simple` + `requests/`)
+        self.base_url = redacted(base_url if parts.path.endswith("/") else base_url + "/")
         self._auth = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username is not None else None
         self._origin = _origin(base_url)
         self._timeout = httpx.Timeout(timeout, pool=timeout)

@@ -131,15 +131,20 @@ class UpstreamFiles:
         self.ecosystem = ecosystem
         self.client = client
         self._in_flight: dict[str, asyncio.Event] = {}
-        self._local: set[str] = set()  # sha256s known to be stored (blobs are never removed while referenced)
+        self._local: dict[str, int] = {}  # sizes of blobs known to be stored (never removed while referenced)
+
+    async def local_size(self, sha256: str) -> int | None:
+        """The stored blob's size, or None when it is not stored (yet)."""
+        size = self._local.get(sha256)
+        if size is None:
+            blob = await run_in_threadpool(self.registry.storage.stat, sha256)
+            if blob is None:
+                return None
+            size = self._local[sha256] = blob.size
+        return size
 
     async def is_local(self, sha256: str) -> bool:
-        if sha256 in self._local:
-            return True
-        if await run_in_threadpool(self.registry.storage.exists, sha256):
-            self._local.add(sha256)
-            return True
-        return False
+        return await self.local_size(sha256) is not None
 
     async def fetch(self, file: ProxiedFile) -> Download | None:
         """None when the file is stored (now or all along): serve it from storage. Otherwise a
@@ -220,7 +225,7 @@ class UpstreamFiles:
             claim = session.get(UpstreamClaim, staged.sha256)
             if claim is not None:
                 session.delete(claim)
-        self._local.add(staged.sha256)
+        self._local[staged.sha256] = staged.size
 
     async def _release(self, sha256: str) -> None:
         try:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
 from packyard.models import Package, ReservedName
 from packyard.services.reserved_names import name_key
@@ -30,15 +31,25 @@ class UpstreamGate:
         self._answers: dict[str, bool] = {}
         self._lock = threading.Lock()
 
-    def resolvable(self, name: str) -> bool:
-        """True when `name` may be looked up upstream: no local package has it (compared the
-        adapter's way) and it is not reserved. Reads the database once per name and serial."""
+    async def allows(self, name: str) -> bool:
+        """`resolvable`, on the event loop when the answer is known, else from a thread."""
+        answer, _key, _serial = self._known(name)
+        if answer is not None:
+            return answer
+        return await run_in_threadpool(self.resolvable, name)
+
+    def _known(self, name: str) -> tuple[bool | None, str, int]:
         key = name_key(self.registry.adapter(self.ecosystem), name)
         serial = self.registry.serial(self.ecosystem)
         with self._lock:
             if serial != self._serial:
                 self._serial, self._answers = serial, {}
-            answer = self._answers.get(key)
+            return self._answers.get(key), key, serial
+
+    def resolvable(self, name: str) -> bool:
+        """True when `name` may be looked up upstream: no local package has it (compared the
+        adapter's way) and it is not reserved. Reads the database once per name and serial."""
+        answer, key, serial = self._known(name)
         if answer is None:
             answer = not self._local_or_reserved(key)
             with self._lock:
