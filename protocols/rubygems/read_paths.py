@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from packyard.errors import NotFound, PackyardError
 from packyard.http.serve import header, serve
-from packyard.upstream import Download
+from packyard.upstream import ProxiedFile
 
 from packyard_rubygems.api import messages
 from packyard_rubygems.index.reader import IndexReader, NeedsIO
@@ -92,6 +92,9 @@ class ReadPaths:
                 rep, missing = None, exc
             if rep is None and self.upstream is not None:
                 rep = await self._from_upstream(path, authorization)
+                if isinstance(rep, ProxiedFile):
+                    await self.upstream.serve_gem(scope, send, rep)
+                    return
         except PackyardError as exc:
             extra = [(name.encode(), value.encode()) for name, value in exc.headers]
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
@@ -101,10 +104,6 @@ class ReadPaths:
                 await send_text(send, missing.status_code, missing.detail, head=head)
             else:
                 await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
-            return
-        if isinstance(rep, Download):
-            assert self.upstream is not None
-            await self.upstream.stream(send, rep, head=head)
             return
         try:
             await serve(scope, send, rep, unsatisfiable="full")

@@ -9,17 +9,15 @@ Only names the core's gate lets through are ever sent upstream: not a local gem 
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
 from packyard.auth import Identity
-from packyard.errors import PackyardError
 from packyard.http.serve import Representation
 from packyard.models import ChangeAction
 from packyard.services.journal import record_ecosystem_event
-from packyard.upstream import Download, ProxiedFile
+from packyard.upstream import ProxiedFile, serve_proxied_file
 
 from packyard_rubygems.index import compact_index, documents, legacy_specs
 from packyard_rubygems.index.reader import PRIVATE_CACHE, PUBLIC_CACHE, compact_body
@@ -33,37 +31,21 @@ if TYPE_CHECKING:
     from packyard.upstream import Upstream
 
 ECOSYSTEM = documents.ECOSYSTEM
-log = logging.getLogger(__name__)
 
 
 class UpstreamGems:
     def __init__(self, registry: Registry, upstream: Upstream):
         self.registry = registry
         self.upstream = upstream
-        base = upstream.url if upstream.url.endswith("/") else upstream.url + "/"
-        self.base = base  # `https://rubygems.org/`, `http://host/rubygems/`: paths are relative to it
         self.versions = VersionsSync(registry, upstream.client, self.url("versions"), registry.settings.upstream_cache_seconds)
-        self._allowed: dict[str, int] = {}  # names the gate let through, and at which serial
 
     def url(self, path: str) -> str:
-        return self.base + path
-
-    async def _resolvable(self, name: str) -> bool:
-        """The gate's answer; remembered here for the serial it holds for, so a warm read stays on
-        the event loop (the gate may read the database)."""
-        serial = self.registry.serial(ECOSYSTEM)
-        if self._allowed.get(name) == serial:
-            return True
-        if not await anyio.to_thread.run_sync(self.upstream.gate.resolvable, name):
-            return False
-        if len(self._allowed) > 65536:
-            self._allowed.clear()
-        self._allowed[name] = serial
-        return True
+        """A gem source's path (`versions`, `info/rack`) below the upstream's base URL."""
+        return self.upstream.client.url(path)
 
     async def _page(self, name: str, key: str, path: str, media_type: str) -> Representation | None:
         """Upstream's document at `path`, as it is, when `name` may resolve upstream."""
-        if not await self._resolvable(name):
+        if not await self.upstream.gate.allows(name):
             return None
         page = await self.upstream.pages.get(key, self.url(path))
         if page is None:
@@ -86,7 +68,7 @@ class UpstreamGems:
     async def release(self, full_name: str) -> UpstreamRelease | None:
         """The upstream release a file name stands for, with the checksum upstream announced."""
         for name in info_lines.candidate_names(full_name):
-            if not await self._resolvable(name):
+            if not await self.upstream.gate.allows(name):
                 continue
             page = await self.upstream.pages.get(documents.info_key(name), self.url(f"info/{name}"))
             if page is None:
@@ -96,43 +78,21 @@ class UpstreamGems:
                 return release
         return None
 
-    async def gem(self, identity: Identity | None, full_name: str) -> Representation | Download | None:
-        """A stored blob to serve, or a first download to stream (the caller iterates it to the
-        end and then calls `kept`)."""
+    async def gem(self, identity: Identity | None, full_name: str) -> ProxiedFile | None:
+        """The upstream `.gem` to serve (`serve_gem`), with the sha256 upstream's `/info` announced."""
         release = await self.release(full_name)
         if release is None:
             return None
         self.registry.document_access(identity, ECOSYSTEM, release.name, public=True)
-        download = await self.upstream.files.fetch(ProxiedFile(
-            package=release.name, filename=f"{full_name}.gem", url=self.url(f"gems/{full_name}.gem"),
-            sha256=release.sha256, version=release.entry))
-        if download is not None:
-            return download
-        size = await anyio.to_thread.run_sync(self.kept, release)
-        storage = self.registry.storage
-        return Representation(upstream_etag(release.sha256), documents.OCTET_STREAM, open=lambda: storage.open(release.sha256),
-                              size=size, headers=(PUBLIC_CACHE,))
+        return ProxiedFile(package=release.name, filename=f"{full_name}.gem", url=self.url(f"gems/{full_name}.gem"),
+                           sha256=release.sha256, version=release.entry)
 
-    async def stream(self, send, download: Download, *, head: bool) -> None:
-        """A first download, sent as it arrives (Range is ignored, as RFC 9110 allows). Bytes that do
-        not match upstream's checksum are never sent whole (the answer is cut short) nor kept."""
-        headers = [(b"content-type", documents.OCTET_STREAM.encode()), PUBLIC_CACHE]
-        if download.size is not None:
-            headers.append((b"content-length", str(download.size).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        if head:
-            await download.close()
-            await send({"type": "http.response.body", "body": b""})
-            return
-        try:
-            async for chunk in download.chunks():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except PackyardError as exc:  # the client sees a broken download; nothing was kept
-            log.warning("proxied download of %s failed: %s", download.file.filename, exc.detail)
-            return
-        file = download.file
-        await anyio.to_thread.run_sync(self.kept, UpstreamRelease(file.package, file.version or "", file.sha256))
-        await send({"type": "http.response.body", "body": b""})
+    async def serve_gem(self, scope, send, wanted: ProxiedFile) -> None:
+        """The first download streamed as it is verified (or the kept blob); once kept, the file is
+        served from then on like a pushed gem (`kept`)."""
+        await serve_proxied_file(scope, send, self.upstream.files, wanted, documents.OCTET_STREAM, (PUBLIC_CACHE,))
+        if await self.upstream.files.local_size(wanted.sha256) is not None:
+            await anyio.to_thread.run_sync(self.kept, UpstreamRelease(wanted.package, wanted.version or "", wanted.sha256))
 
     def kept(self, release: UpstreamRelease) -> int:
         """Serve a verified upstream `.gem` from now on like a pushed one (a blob document), and list
