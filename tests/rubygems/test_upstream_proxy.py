@@ -181,9 +181,12 @@ def test_a_private_local_gem_hides_its_upstream_twin(upstream, proxy, gem_builde
 def test_a_reserved_name_never_resolves_upstream(upstream, proxy, gem_builder) -> None:
     require_ruby()
     publish(upstream, gem_builder(GemSource("claimed", "1.0.0")))
+    versions_lines(proxy)  # perhaps merged before the reservation ...
     proxy.cli("rubygems", "reserve", "Claimed")
     asked = len(upstream.log())
-    assert "claimed" not in versions_lines(proxy)
+    assert httpx.get(f"{proxy.url}/rubygems/info/claimed").status_code == 404  # at once
+    time.sleep(float(LIFETIME) + 0.5)
+    assert "claimed" not in versions_lines(proxy)  # ... its lines leave within a cache lifetime
     assert httpx.get(f"{proxy.url}/rubygems/info/claimed").status_code == 404
     assert httpx.get(f"{proxy.url}/rubygems/gems/claimed-1.0.0.gem").status_code == 404
     assert not [p for p in upstream_requests(upstream, asked) if "claimed" in p.lower()]
@@ -204,9 +207,9 @@ def test_a_new_upstream_release_costs_bundle_update_one_206(upstream, proxy, gem
     update = env.run(["bundle", "update", "fresh", "--verbose"], cwd=project)
     assert locked(project) == {"fresh": "1.1.0"}
     assert bundler_requests(update.stdout, "/rubygems/versions") == ["206"], update.stdout[-3000:]
-    assert bundler_requests(update.stdout, "/rubygems/info/fresh") == ["200"], update.stdout[-3000:]
+    assert len(bundler_requests(update.stdout, "/rubygems/info/fresh")) == 1, update.stdout[-3000:]  # 206: its tail
     served = re.findall(r'"GET /rubygems/(versions|info/\S+) HTTP/1.1" (\d+)', proxy.log()[logged:])
-    assert served == [("versions", "206"), ("info/fresh", "200")], served
+    assert [path for path, _ in served] == ["versions", "info/fresh"] and served[0][1] == "206", served
 
 
 class TamperingRelay:

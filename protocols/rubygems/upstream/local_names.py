@@ -9,6 +9,7 @@ reserved (reserved names are stored lower-cased for RubyGems).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlmodel import Session, func, select
 
@@ -38,3 +39,15 @@ def is_local(session: Session, name: str) -> bool:
         return True
     query = select(Package.id).where(Package.ecosystem == ECOSYSTEM, func.lower(Package.name) == lowered).limit(1)
     return session.exec(query).first() is not None
+
+
+def newest_reservation(session: Session) -> datetime | None:
+    return session.exec(select(func.max(ReservedName.reserved_at)).where(ReservedName.ecosystem == ECOSYSTEM)).one()
+
+
+def reserved_since(session: Session, since: datetime | None) -> list[str]:
+    """Reserved names (lower-cased), those reserved after `since` when given."""
+    query = select(ReservedName.normalized_name).where(ReservedName.ecosystem == ECOSYSTEM)
+    if since is not None:
+        query = query.where(ReservedName.reserved_at > since)
+    return list(session.exec(query))

@@ -9,7 +9,7 @@ upstream's `/info/NAME`, which packyard serves byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 SEPARATOR = b"---\n"
 
@@ -18,12 +18,13 @@ SEPARATOR = b"---\n"
 class Position:
     """How far packyard has read upstream's body: its `created_at` line, the bytes consumed (whole
     lines only), the last line consumed (the overlap a tail request must start with) and upstream's
-    ETag for that body."""
+    ETag for that body; and the time of the newest reservation whose name's lines were dropped."""
 
     created_at: bytes
     size: int
     last_line: bytes
     etag: str = ""
+    reserved_seen: str = ""
 
     def tail_start(self) -> int:
         """The offset a Range request starts at: the last consumed line again, so the answer proves
@@ -32,11 +33,12 @@ class Position:
 
     def to_json(self) -> dict:
         return {"created_at": self.created_at.decode(), "size": self.size, "last_line": self.last_line.decode(),
-                "etag": self.etag}
+                "etag": self.etag, "reserved_seen": self.reserved_seen}
 
     @classmethod
     def from_json(cls, data: dict) -> Position:
-        return cls(data["created_at"].encode(), int(data["size"]), data["last_line"].encode(), data.get("etag", ""))
+        return cls(data["created_at"].encode(), int(data["size"]), data["last_line"].encode(), data.get("etag", ""),
+                   data.get("reserved_seen", ""))
 
 
 class NotAVersionsFile(ValueError):
@@ -75,8 +77,8 @@ def read_tail(position: Position, tail: bytes, etag: str = "") -> tuple[Position
         return None
     lines, used = whole_lines(tail[len(position.last_line):])
     if not lines:
-        return Position(position.created_at, position.size, position.last_line, etag or position.etag), []
-    return Position(position.created_at, position.size + used, lines[-1], etag), lines
+        return replace(position, etag=etag or position.etag), []
+    return replace(position, size=position.size + used, last_line=lines[-1], etag=etag), lines
 
 
 def line_name(line: bytes) -> str | None:

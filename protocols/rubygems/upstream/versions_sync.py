@@ -19,6 +19,8 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
@@ -75,6 +77,10 @@ class VersionsSync:
                 log.warning("upstream /versions not synced: %s", getattr(exc, "detail", exc))
             finally:
                 self._checked = time.monotonic()
+            try:
+                await anyio.to_thread.run_sync(self.drop_reserved)
+            except PackyardError as exc:
+                log.warning("reserved names not checked against /versions: %s", exc.detail)
 
     def _start_schedule(self) -> None:
         if self._schedule is None or self._schedule.done():
@@ -118,6 +124,32 @@ class VersionsSync:
         new_position, lines = versions_feed.read_full(response.content, response.headers.get("etag", ""))
         await anyio.to_thread.run_sync(self._append, position, new_position, lines, position is not None)
 
+    def drop_reserved(self) -> None:
+        """Names reserved since the last look whose upstream lines are in `/versions` already: a
+        compaction drops them (a reservation is the core's; it does not reach the adapter's writer)."""
+        registry = self.registry
+        with registry.db.read() as session:
+            position = stored_position(registry, session)
+            newest = local_names.newest_reservation(session)
+        if position is None or newest is None or not _after(newest, position.reserved_seen):
+            return
+        with registry.db.write(lock=ECOSYSTEM) as session:
+            position = stored_position(registry, session)
+            if position is None or not _after(newest, position.reserved_seen):
+                return
+            since = datetime.fromisoformat(position.reserved_seen) if position.reserved_seen else None
+            body = versions_index.current(registry.documents, session) or b""
+            now = registry.clock.now()
+            serial = record_ecosystem_event(registry, session, ECOSYSTEM, ChangeAction.REINDEX)
+            if any(versions_index.mentions(body, name) for name in local_names.reserved_since(session, since)):
+                versions_index.rebuild(registry.documents, session, serial, now, local=local_names.matcher(session))
+            self._put_position(session, replace(position, reserved_seen=newest.isoformat()), serial, now)
+        registry.publish_serial(ECOSYSTEM, serial)
+
+    def _put_position(self, session, position: Position, serial: int, now) -> None:
+        self.registry.documents.put(session, ECOSYSTEM, POSITION_KEY, json.dumps(position.to_json()).encode(), serial=serial,
+                                    now=now, kind="internal")
+
     def _append(self, expected: Position | None, position: Position, lines: list[bytes], replaced: bool) -> None:
         """Append `lines` (a whole new upstream body when `replaced`: compact with it instead), unless
         another process moved the position meanwhile (it appended the same lines)."""
@@ -137,9 +169,12 @@ class VersionsSync:
                 kept = versions_feed.keep_lines(lines, local)
                 if kept:
                     versions_index.append(store, session, serial, kept, now)
-            store.put(session, ECOSYSTEM, POSITION_KEY, json.dumps(position.to_json()).encode(), serial=serial, now=now,
-                      kind="internal")
+            self._put_position(session, replace(position, reserved_seen=expected.reserved_seen if expected else ""), serial, now)
         registry.publish_serial(ECOSYSTEM, serial)
+
+
+def _after(moment: datetime, seen: str) -> bool:
+    return not seen or moment > datetime.fromisoformat(seen)
 
 
 class UnexpectedAnswer(PackyardError):
