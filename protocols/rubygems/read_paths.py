@@ -65,6 +65,8 @@ class ReadPaths:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.fallback(scope, receive, send)
             return
+        if self.upstream is not None:  # a static front may serve /versions: sync on a schedule too
+            self.upstream.versions.start_schedule()
         path = route_path(scope)
         head = scope["method"] == "HEAD"
         if path in ("", "/"):  # RubyGems 3.3 probes it to choose the compact index; it reveals nothing

@@ -302,3 +302,9 @@ def test_upstream_stopped_cached_gems_still_install_uncached_ones_502(tmp_path_f
         proxy.backend.drop()
         upstream.stop()
         upstream.backend.drop()
+
+
+def test_packyard_check_agrees_with_the_merged_index(proxy) -> None:
+    """After everything above: upstream lines and fetched gems are consistent with the rows."""
+    checked = proxy.cli("check", check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -2,7 +2,8 @@
 
 - `/info/<gem>` of every gem equals the render of its indexed files, in push order;
 - in `/versions`, the last line of every public gem carries the MD5 of its served `/info`, every
-  public gem with an indexed version is listed, and no private gem is;
+  public gem with an indexed version is listed, and no private gem is (nor an upstream gem whose
+  name resolves locally; other upstream gems' lines carry upstream's MD5s and are not checked);
 - `/names` and the Marshal `specs` files equal a render of the public indexed gems.
 """
 
@@ -20,6 +21,7 @@ from packyard.documents import rows
 from packyard_rubygems.index import documents, legacy_specs
 from packyard_rubygems.index.compact_index import info_checksum
 from packyard_rubygems.index.compact_index_lines import info_body, names_body
+from packyard_rubygems.upstream.local_names import local_set
 
 ECOSYSTEM = documents.ECOSYSTEM
 
@@ -47,7 +49,7 @@ def check_documents(session: Session) -> Iterator[str]:
 
     entries = legacy_specs.indexed_entries(session)
     names = _body(session, documents.NAMES) or b"---\n\n"
-    if names != names_body(sorted({e.name for e in entries})):
+    if names != names_body(sorted({e.name for e in legacy_specs.local_entries(session)})):
         yield "/names differs from a fresh render of the public gems"
     for kind, render in legacy_specs.RENDERERS.items():
         body = _body(session, documents.specs_key(kind)) or legacy_specs.empty_specs()
@@ -62,8 +64,9 @@ def _versions_problems(session: Session, info: dict[str, bytes], public: set[str
     for line in lines.decode("utf-8").splitlines():
         name, _, rest = line.partition(" ")
         last_md5[name] = rest.rpartition(" ")[2]
+    local = local_set(session)
     for name in sorted(last_md5):
-        if name not in public:
+        if name not in public and name.lower() in local:
             yield f"/versions lists '{name}', which is not a public gem"
         elif name in info and last_md5[name] != info_checksum(info[name]):
             yield f"/versions ends '{name}' with MD5 {last_md5[name]}, but its /info has MD5 {info_checksum(info[name])}"

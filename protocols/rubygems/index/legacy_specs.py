@@ -29,11 +29,15 @@ ECOSYSTEM = documents.ECOSYSTEM
 QUICK_META = "quick_gemspec_rz"  # base64 of the deflated Marshal gemspec, in Artifact.meta
 
 
+def local_entries(session: Session, private: list[str] | None = None) -> list[SpecsEntry]:
+    """Every indexed (not yanked) file of every public gem, plus the given private gems."""
+    return [SpecsEntry(name, number, platform or "ruby") for name, number, platform in indexed_files(session, ECOSYSTEM, private)]
+
+
 def indexed_entries(session: Session, private: list[str] | None = None) -> list[SpecsEntry]:
-    """Every indexed (not yanked) file of every public gem, plus the given private gems, plus the
-    upstream gems fetched so far (`gem install` finds the rest through `/info`)."""
-    local = [SpecsEntry(name, number, platform or "ruby") for name, number, platform in indexed_files(session, ECOSYSTEM, private)]
-    return local + fetched_upstream_entries(session)
+    """What the specs files list: the local entries plus the upstream gems fetched so far (`gem
+    install` finds the others through `/info`)."""
+    return local_entries(session, private) + fetched_upstream_entries(session)
 
 
 def kinds_for(versions: list[str]) -> set[str]:
@@ -58,7 +62,7 @@ def _specs_file(kind: str):
 
 
 def _names(session: Session, _serial: int) -> tuple[bytes, str, str]:
-    body = names_body(sorted({entry.name for entry in indexed_entries(session)}))
+    body = names_body(sorted({entry.name for entry in local_entries(session)}))
     return body, compact_index.etag(body), documents.COMPACT_INDEX_TYPE
 
 

@@ -63,7 +63,7 @@ class VersionsSync:
 
     async def refresh_if_due(self) -> None:
         """Sync unless this process did within the cache lifetime; never raises (stale is fine)."""
-        self._start_schedule()
+        self.start_schedule()
         if not self._due():
             return
         if self._lock is None:
@@ -82,7 +82,8 @@ class VersionsSync:
             except PackyardError as exc:
                 log.warning("reserved names not checked against /versions: %s", exc.detail)
 
-    def _start_schedule(self) -> None:
+    def start_schedule(self) -> None:
+        """Sync every cache lifetime in the background (started by the first request this process serves)."""
         if self._schedule is None or self._schedule.done():
             self._schedule = asyncio.get_running_loop().create_task(self._scheduled())
 
