@@ -28,7 +28,7 @@ def proxy_env(upstream: RunningServer) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("upstream"))
+    running = start_server(tmp_path_factory.mktemp("upstream"), extra_env={"PACKYARD_TEST_HOOKS": "true"})
     running.token = running.mint_token(*PUSH_SCOPES, user="publisher")  # type: ignore[attr-defined]
     yield running
     running.stop()
@@ -242,6 +242,31 @@ class TamperingRelay:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def test_upstream_compacting_its_versions_compacts_the_proxy_s(upstream, proxy, gem_builder, tmp_path) -> None:
+    """rubygems.org rewrites its /versions monthly (a new created_at): the proxy reads it whole and
+    compacts its own; bundler notices the new body and fetches it whole."""
+    require_ruby()
+    for version in ("1.0.0", "1.1.0"):
+        publish(upstream, gem_builder(GemSource("squash", version)))
+    publish(proxy, gem_builder(GemSource("squash-local", "1.0.0")))
+    env = RubyEnv(tmp_path / "bundle")
+    project = env.root / "project"
+    gemfile(project, proxy, "squash")
+    env.run(["bundle", "install"], cwd=project)
+    before = httpx.get(f"{proxy.url}/rubygems/versions").text
+
+    assert httpx.post(f"{upstream.url}/rubygems/rebuild_versions_list").status_code == 200
+    publish(upstream, gem_builder(GemSource("squash", "1.2.0")))
+    time.sleep(float(LIFETIME) + 0.5)
+    after = httpx.get(f"{proxy.url}/rubygems/versions").text
+    assert after.split("\n", 1)[0] != before.split("\n", 1)[0]  # compacted: a new created_at
+    info = httpx.get(f"{upstream.url}/rubygems/info/squash").content
+    assert versions_lines(proxy)["squash"] == [f"squash 1.0.0,1.1.0,1.2.0 {md5(info)}"]
+    assert "squash-local" in versions_lines(proxy)  # the local gems stay listed
+    update = env.run(["bundle", "update", "squash"], cwd=project)
+    assert locked(project) == {"squash": "1.2.0"}, update.stdout
 
 
 def test_upstream_bytes_that_differ_from_its_checksum_are_refused(tmp_path_factory, upstream, gem_builder, tmp_path) -> None:
