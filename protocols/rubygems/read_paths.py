@@ -77,6 +77,11 @@ class ReadPaths:
             await self.fallback(scope, receive, send)
             return
         authorization = header(scope, b"authorization")
+        if self.upstream is not None and authorization is None and not self.reader.registry.settings.private:
+            warm = self.upstream.warm(path[1:])
+            if warm is not None:
+                await serve(scope, send, warm, unsatisfiable="full")
+                return
 
         def find(io: bool):
             return handler(self.reader.identify(authorization), path, io)
