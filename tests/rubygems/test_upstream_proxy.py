@@ -263,7 +263,9 @@ def test_upstream_compacting_its_versions_compacts_the_proxy_s(upstream, proxy, 
     after = httpx.get(f"{proxy.url}/rubygems/versions").text
     assert after.split("\n", 1)[0] != before.split("\n", 1)[0]  # compacted: a new created_at
     info = httpx.get(f"{upstream.url}/rubygems/info/squash").content
-    assert versions_lines(proxy)["squash"] == [f"squash 1.0.0,1.1.0,1.2.0 {md5(info)}"]
+    squash = versions_lines(proxy)["squash"]  # one compacted line (+ 1.2.0's if synced in two steps)
+    assert squash[-1].endswith(f" {md5(info)}")
+    assert {v for line in squash for v in line.split(" ")[1].split(",")} == {"1.0.0", "1.1.0", "1.2.0"}, squash
     assert "squash-local" in versions_lines(proxy)  # the local gems stay listed
     update = env.run(["bundle", "update", "squash"], cwd=project)
     assert locked(project) == {"squash": "1.2.0"}, update.stdout
