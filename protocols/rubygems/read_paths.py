@@ -77,45 +77,50 @@ class ReadPaths:
             await self.fallback(scope, receive, send)
             return
         authorization = header(scope, b"authorization")
-        if self.upstream is not None and authorization is None and not self.reader.registry.settings.private:
-            warm = self.upstream.warm(path[1:])
-            if warm is not None:
-                await serve(scope, send, warm, unsatisfiable="full")
-                return
-
-        def find(io: bool):
-            return handler(self.reader.identify(authorization), path, io)
-
-        missing = None
         try:
-            if path == "/versions" and self.upstream is not None:
-                await self.upstream.versions.refresh_if_due()
-            try:
-                # anonymous and in the memo: no thread hop, no database (checking a token reads it)
-                rep = _memo_only(find) if authorization is None else MISS
-                if rep is MISS:
-                    rep = await anyio.to_thread.run_sync(find, True)
-            except NotFound as exc:  # a gem packyard does not have: perhaps upstream's
-                rep, missing = None, exc
-            if rep is None and self.upstream is not None:
-                rep = await self._from_upstream(path, authorization)
-                if isinstance(rep, ProxiedFile):
-                    await self.upstream.serve_gem(scope, send, rep)
-                    return
+            rep = await self._find(path, handler, authorization)
+            if isinstance(rep, ProxiedFile):
+                assert self.upstream is not None
+                await self.upstream.serve_gem(scope, send, rep)
+                return
         except PackyardError as exc:
             extra = [(name.encode(), value.encode()) for name, value in exc.headers]
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
             return
         if rep is None:
-            if missing is not None:
-                await send_text(send, missing.status_code, missing.detail, head=head)
-            else:
-                await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
+            await send_text(send, 404, messages.file_not_found(path), head=head, content_type="text/plain")
             return
         try:
             await serve(scope, send, rep, unsatisfiable="full")
         except PackyardError as exc:  # the file's storage failed before the answer started
             await send_text(send, exc.status_code, exc.detail, [(n.encode(), v.encode()) for n, v in exc.headers], head=head)
+
+    async def _find(self, path: str, handler, authorization: str | None):
+        """The stored document; for a gem packyard does not have, the upstream's (if one is configured)."""
+        upstream = self.upstream
+        if upstream is not None:
+            if authorization is None and not self.reader.registry.settings.private:
+                warm = upstream.warm(path[1:])
+                if warm is not None:
+                    return warm
+            if path == "/versions":
+                await upstream.versions.refresh_if_due()
+
+        def find(io: bool):
+            return handler(self.reader.identify(authorization), path, io)
+
+        try:
+            # anonymous and in the memo: no thread hop, no database (checking a token reads it)
+            rep = _memo_only(find) if authorization is None else MISS
+            if rep is MISS:
+                rep = await anyio.to_thread.run_sync(find, True)
+        except NotFound:
+            if upstream is None or (proxied := await self._from_upstream(path, authorization)) is None:
+                raise
+            return proxied
+        if rep is None and upstream is not None:
+            return await self._from_upstream(path, authorization)
+        return rep
 
     async def _from_upstream(self, path: str, authorization: str | None):
         """The upstream's answer for a gem path packyard has nothing for (None: upstream has none,

@@ -6,7 +6,7 @@ upstream costs a 304 and a release costs a 206 of its new lines. The answer must
 last line read, or upstream's body was replaced (its monthly compaction): packyard then reads the
 new body whole and compacts its own `/versions` with it.
 
-The new lines, minus those of names that resolve locally (`LocalNames`), are appended to
+The new lines, minus those of names that resolve locally (`local_names`), are appended to
 packyard's `/versions` in the ecosystem's serialized write transaction, together with the position
 read so far (an internal document), so two workers that fetched the same tail append it once.
 A sync runs when `/versions` is read and the last one (in this process) is older than the cache
@@ -43,6 +43,7 @@ POSITION_KEY = documents.UPSTREAM_VERSIONS_POSITION
 
 
 def stored_position(registry: Registry, session=None) -> Position | None:
+    """How far upstream's body has been read (None: never); from the row inside a write transaction."""
     doc = (registry.documents.read_in(session, ECOSYSTEM, POSITION_KEY) if session is not None
            else registry.documents.get(ECOSYSTEM, POSITION_KEY))
     return None if doc is None else Position.from_json(json.loads(doc.body))
