@@ -79,13 +79,16 @@ def bundler_requests(output: str, path: str) -> list[str]:
 def test_a_gem_only_upstream_installs_with_gem_and_bundler(upstream, proxy, gem_builder, tmp_path) -> None:
     require_ruby()
     for src in (GemSource("solo-dep", "1.0.0"), GemSource("solo-dep", "1.1.0"),
-                GemSource("solo-app", "1.0.0", runtime=[("solo-dep", ["~> 1.0"])])):
+                GemSource("solo-app", "1.0.0", runtime=[("solo-dep", ["~> 1.0"])]),
+                GemSource("solo-native", "2.0.0"), GemSource("solo-native", "2.0.0", platform="x86_64-linux")):
         publish(upstream, gem_builder(src))
 
     env = RubyEnv(tmp_path / "gem")
     env.run(["gem", "install", "solo-app", *source(proxy), "--no-document"])
     installed = env.run(["gem", "list", "solo"]).stdout
     assert "solo-app (1.0.0)" in installed and "solo-dep (1.1.0)" in installed, installed
+    native = env.run(["gem", "install", "solo-native", *source(proxy), "--no-document"])
+    assert "Successfully installed solo-native-2.0.0-x86_64-linux" in native.stdout, native.stdout
 
     # each upstream line keeps upstream's MD5, and /info serves upstream's bytes exactly
     lines = versions_lines(proxy)
