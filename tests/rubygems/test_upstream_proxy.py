@@ -131,14 +131,16 @@ def test_a_local_name_never_resolves_upstream_whatever_its_case(upstream, proxy,
         publish(upstream, gem_builder(GemSource("cased", version)))
     publish(proxy, gem_builder(GemSource("twin", "1.0.0", summary="the local twin")))
     publish(proxy, gem_builder(GemSource("Cased", "1.0.0")))
-    asked = len(upstream.log())
     lines = versions_lines(proxy)  # syncs upstream's /versions: late-twin's lines are merged
     assert "late-twin" in lines
     assert lines["twin"] == [line for line in lines["twin"] if "9.0.0" not in line]
     assert "cased" not in lines  # upstream's `cased`: the local `Cased` wins
 
-    # a local push of a name upstream has: its upstream lines leave /versions (a compaction)
+    # a local push of a name upstream has: its upstream lines leave /versions (a compaction), and
+    # the upstream file fetched before it is no longer served
+    assert httpx.get(f"{proxy.url}/rubygems/gems/late-twin-9.0.0.gem").status_code == 200
     publish(proxy, gem_builder(GemSource("late-twin", "1.0.0", summary="the local late twin")))
+    asked = len(upstream.log())
     lines = versions_lines(proxy)
     local_info = httpx.get(f"{proxy.url}/rubygems/info/late-twin").content
     assert lines["late-twin"] == [f"late-twin 1.0.0 {md5(local_info)}"]

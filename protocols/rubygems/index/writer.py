@@ -66,9 +66,12 @@ def apply_change(session: Session, change: Change) -> None:
             if line:
                 versions_index.append(store, session, serial, line, now)
 
-    if change.action == ChangeAction.PUBLISH and len(change.artifacts) == len(artifacts):
-        rebuild = _first_local_push(change.registry, store, session, package.name, serial) or rebuild
     kinds, names_changed = _public_listings_touched(change, len(indexed))
+    if change.action == ChangeAction.PUBLISH and len(change.artifacts) == len(artifacts):
+        dropped_files, dropped_lines = _first_local_push(change.registry, store, session, package.name, serial)
+        if dropped_files:
+            kinds = set(documents.SPECS_FILES)  # they listed the upstream files
+        rebuild = rebuild or dropped_lines
     legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
     if rebuild or _base_is_stale(store, session, now):
         versions_index.rebuild(store, session, serial, now, local=upstream_local(change.registry, session))
@@ -103,14 +106,16 @@ def upstream_local(registry: Registry, session: Session) -> Callable[[str], bool
     return local_names.matcher(session) if registry.upstream(ECOSYSTEM) is not None else None
 
 
-def _first_local_push(registry: Registry, store: DocumentStore, session: Session, name: str, serial: int) -> bool:
+def _first_local_push(registry: Registry, store: DocumentStore, session: Session, name: str, serial: int) -> tuple[bool, bool]:
     """A name just became local: upstream's `.gem` documents for it go (local wins, whatever the
-    case); True when `/versions` holds upstream lines for it (a compaction must drop them)."""
+    case). Says whether there were any, and whether `/versions` holds upstream lines for the name
+    (a compaction must drop them)."""
     if registry.upstream(ECOSYSTEM) is None:
-        return False
-    for filename in fetched_files(session, name):
-        store.remove(session, ECOSYSTEM, f"gems/{filename}", serial=serial)
-    return versions_index.mentions(versions_index.current(store, session) or b"", name)
+        return False, False
+    fetched = fetched_files(session, name)
+    for filename in fetched:
+        store.remove(session, ECOSYSTEM, documents.gem_key(filename[: -len(".gem")]), serial=serial)
+    return bool(fetched), versions_index.mentions(versions_index.current(store, session) or b"", name)
 
 
 def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str], bool]:
