@@ -76,6 +76,6 @@ def test_find_release_reads_the_checksum_of_the_exact_entry() -> None:
     assert release is not None and release.sha256 == sha and release.full_name == "g-1.0.0"
     java = info_lines.find_release("g", body, "1.0.0-java")
     assert java is not None and java.sha256 == hashlib.sha256(b"other").hexdigest()
-    assert (java.version, java.platform) == ("1.0.0", "java")
+    assert (java.version, java.full_name) == ("1.0.0", "g-1.0.0-java")
     assert info_lines.find_release("g", body, "2.0.0") is None  # no usable checksum: never served
     assert info_lines.find_release("g", body, "3.0.0") is None

@@ -27,11 +27,6 @@ class UpstreamRelease:
         return self.entry.split("-", 1)[0]
 
     @property
-    def platform(self) -> str:
-        parts = self.entry.split("-", 1)
-        return parts[1] if len(parts) == 2 else "ruby"
-
-    @property
     def full_name(self) -> str:
         return f"{self.name}-{self.entry}"
 
