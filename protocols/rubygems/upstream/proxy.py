@@ -114,26 +114,24 @@ class UpstreamGems:
         if await self.upstream.files.local_size(wanted.sha256) is not None:
             await anyio.to_thread.run_sync(self.kept, UpstreamRelease(wanted.package, wanted.version or "", wanted.sha256))
 
-    def kept(self, release: UpstreamRelease) -> int:
+    def kept(self, release: UpstreamRelease) -> None:
         """Serve a verified upstream `.gem` from now on like a pushed one (a blob document), and list
-        it in the specs files; returns its size. Not when its name resolves locally by now."""
-        stat = self.registry.storage.stat(release.sha256)
-        size = stat.size if stat is not None else 0
+        it in the specs files; not when its name resolves locally by now."""
         key = documents.gem_key(release.full_name)
         store = self.registry.documents
         with self.registry.db.write(lock=ECOSYSTEM) as session:
-            if local_names.is_local(session, release.name):
-                return size
             existing = store.read_in(session, ECOSYSTEM, key)
-            if existing is not None and existing.kind == "blob":
-                return size
+            if (existing is not None and existing.kind == "blob") or local_names.is_local(session, release.name):
+                return
+            stat = self.registry.storage.stat(release.sha256)
+            if stat is None:
+                return
             now = self.registry.clock.now()
             serial = record_ecosystem_event(self.registry, session, ECOSYSTEM, ChangeAction.REINDEX)
-            store.put_blob(session, ECOSYSTEM, key, release.sha256, size, serial=serial, now=now,
+            store.put_blob(session, ECOSYSTEM, key, release.sha256, stat.size, serial=serial, now=now,
                            etag=upstream_etag(release.sha256), media_type=documents.OCTET_STREAM, public=True)
             legacy_specs.defer_public_indexes(store, session, legacy_specs.kinds_for([release.version]), names=False)
         self.registry.publish_serial(ECOSYSTEM, serial)
-        return size
 
 
 def _representation(body: bytes, media_type: str, private: bool) -> Representation:
