@@ -119,12 +119,12 @@ class UpstreamGems:
         it in the specs files; not when its name resolves locally by now."""
         key = documents.gem_key(release.full_name)
         store = self.registry.documents
+        stat = self.registry.storage.stat(release.sha256)  # outside the write lock: S3 answers a HEAD
+        if stat is None:
+            return
         with self.registry.db.write(lock=ECOSYSTEM) as session:
             existing = store.read_in(session, ECOSYSTEM, key)
             if (existing is not None and existing.kind == "blob") or local_names.is_local(session, release.name):
-                return
-            stat = self.registry.storage.stat(release.sha256)
-            if stat is None:
                 return
             now = self.registry.clock.now()
             serial = record_ecosystem_event(self.registry, session, ECOSYSTEM, ChangeAction.REINDEX)
