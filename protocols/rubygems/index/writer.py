@@ -66,7 +66,7 @@ def apply_change(session: Session, change: Change) -> None:
 
     kinds, names_changed = _public_listings_touched(change, len(indexed))
     legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
-    if rebuild or _base_is_stale(store, session, now):
+    if rebuild or _base_is_stale(session, now):
         versions_index.rebuild(store, session, serial, now)
 
 
@@ -108,9 +108,9 @@ def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str]
     return kinds, listed_before != listed_now
 
 
-def _base_is_stale(store: DocumentStore, session: Session, now: datetime) -> bool:
-    body = versions_index.current(store, session)
-    return body is not None and now - versions_index.created_at(body) > REBUILD_AFTER
+def _base_is_stale(session: Session, now: datetime) -> bool:
+    created = versions_index.base_created_at(session)
+    return created is not None and now - created > REBUILD_AFTER
 
 
 def rebuild_versions(registry: Registry) -> bytes:

@@ -9,7 +9,9 @@
   file (local blob storage only). Nothing private is ever written there.
 
 Every file is replaced atomically (temp file, fsync, `os.replace`); a document's body is written
-before its `.etag` and removed before it. Writers of one ecosystem take an `flock`, and a copy is
+before its `.etag` and removed before it. The exception: an append-only document's public file
+grows in place by the appended bytes (fsynced before its new `.etag`), when its `.etag` says it
+holds the document just before the append, as a static front serves Range requests from it. Writers of one ecosystem take an `flock`, and a copy is
 only replaced by a newer serial.
 """
 
@@ -105,17 +107,39 @@ class DocumentFiles:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def write(self, ecosystem: str, key: str, doc: StoredDocument, *, materialize: bool, lazy: bool = False) -> bool:
+    def write(self, ecosystem: str, key: str, doc: StoredDocument, *, materialize: bool, lazy: bool = False,
+              grow: tuple[str, bytes] | None = None) -> bool:
         """Write the copy (a tombstone for a removal) unless a newer serial is there already, and
         put the public file in step; False when a newer copy won. Call inside `locked(ecosystem)`.
-        `lazy` (start-up sync): leave files that already say the same."""
+        `lazy` (start-up sync): leave files that already say the same. `grow` (ETag before, bytes
+        appended): `doc` is an append to a document, so its public file may grow in place."""
         path = self._copy(ecosystem, key)
         current = self._serial_of_copy(path)
         if current is not None and current > doc.serial:
             return False
         if current != doc.serial or not lazy:
             write_atomic(path, doc.encode())
+        if materialize and grow is not None and self._grow_public(ecosystem, key, doc, *grow):
+            return True
         self.materialize(ecosystem, key, doc if materialize else None, lazy=lazy)
+        return True
+
+    def _grow_public(self, ecosystem: str, key: str, doc: StoredDocument, etag_before: str, piece: bytes) -> bool:
+        """Append `piece` to the public file when it holds exactly the body before it; False otherwise."""
+        body_path, etag_path = self.public_path(ecosystem, key), self.etag_path(ecosystem, key)
+        if doc.kind != DOCUMENT or _reads(etag_path) != etag_before.encode("ascii"):
+            return False
+        try:
+            with open(body_path, "r+b") as handle:
+                if os.fstat(handle.fileno()).st_size != len(doc.body) - len(piece):
+                    return False
+                handle.seek(0, os.SEEK_END)
+                handle.write(piece)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except FileNotFoundError:
+            return False
+        write_atomic(etag_path, doc.etag.encode("ascii"))
         return True
 
     def discard(self, ecosystem: str, key: str) -> None:

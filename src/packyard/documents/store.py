@@ -18,20 +18,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from packyard.db import after_commit
-from packyard.models import Document, JournalEntry
+from packyard.models import Document, DocumentSegment, JournalEntry
 
 from packyard.documents import rows
 from packyard.documents.files import DocumentFiles
 from packyard.documents.memo import Memo
 from packyard.documents.redis_copies import RedisDocuments, RedisUnavailable
+from packyard.documents.resumable_md5 import ResumableMD5
 from packyard.documents.stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
 
 if TYPE_CHECKING:
@@ -45,6 +47,17 @@ _DEFERRED = "packyard.documents.deferred"
 # An aggregate's render: (a read session, the serial it renders at) -> (body, etag, media type).
 AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
 MEMO_ENTRIES = 65536
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An append waiting for its write-through: a copy that holds the document at `after_serial`
+    (ETag `after_etag`) becomes `doc` by appending `piece`; any other copy is rewritten whole."""
+
+    after_serial: int
+    after_etag: str
+    piece: bytes
+    doc: StoredDocument  # the whole document's ETag, serial and headers; its body is filled in by `resolve`
 
 
 class NeedsIO(Exception):
@@ -72,7 +85,10 @@ class DocumentStore:
     # -- write side (inside the write transaction) -----------------------------------------------
 
     def put(self, session: Session, ecosystem: str, key: str, body: bytes, *, serial: int, now: datetime,
-            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False) -> None:
+            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False, appendable: bool = False) -> None:
+        """Write the whole document. `appendable`: a base that `append` will grow (its ETag must be
+        the quoted MD5 of the body); its earlier segments go, and its MD5 state is kept (O(body),
+        in Python: a rewrite of an append-only document is rare, a compaction)."""
         assert kind in (DOCUMENT, TEMPLATE, INTERNAL, BLOB) and safe_key(key), key
         row = session.get(Document, (ecosystem, key))
         if row is None:
@@ -80,7 +96,45 @@ class DocumentStore:
         row.body, row.etag, row.media_type, row.kind, row.public, row.serial, row.updated_at = (
             body, etag, media_type, kind, public, serial, now)
         session.add(row)
+        if appendable:
+            session.flush()
+            session.exec(delete(DocumentSegment).where(DocumentSegment.ecosystem == ecosystem, DocumentSegment.key == key))
+            session.add(DocumentSegment(ecosystem=ecosystem, key=key, serial=serial, body=b"", etag=etag,
+                                        md5_state=ResumableMD5().update(body).state()))
         self._pending(session)[(ecosystem, key)] = rows.to_stored(row)
+
+    def append(self, session: Session, ecosystem: str, key: str, piece: bytes, *, serial: int) -> StoredDocument:
+        """Grow an append-only document (written by `put(..., appendable=True)`) by `piece`: one
+        new segment row, O(len(piece)); its ETag (the quoted MD5 of the whole) comes from the MD5
+        state kept with the last segment. Returns the document without its body."""
+        base = session.exec(select(Document.serial, Document.etag, Document.media_type, Document.kind, Document.public)
+                            .where(Document.ecosystem == ecosystem, Document.key == key)).first()
+        if base is None:
+            raise KeyError(f"{ecosystem}/{key} has no base to append to")
+        base_serial, base_etag, media_type, kind, public = base
+        last = rows.last_segment(session, ecosystem, key)
+        if last is None:  # a base written before segments existed: its MD5 state, once
+            state = ResumableMD5().update(session.get(Document, (ecosystem, key)).body).state()
+            after_serial, after_etag = base_serial, base_etag
+        else:
+            state, after_serial, after_etag = last.md5_state, max(base_serial, last.serial), last.etag
+        md5 = ResumableMD5(state).update(piece)
+        etag = f'"{md5.hexdigest()}"'
+        if last is not None and last.serial == serial:  # a second append in the same change
+            last.body, last.etag, last.md5_state = last.body + piece, etag, md5.state()
+            session.add(last)
+        else:
+            session.add(DocumentSegment(ecosystem=ecosystem, key=key, serial=serial, body=piece, etag=etag, md5_state=md5.state()))
+        doc = StoredDocument(b"", etag, media_type, kind, public, serial)
+        pending = self._pending(session)
+        earlier = pending.get((ecosystem, key))
+        if isinstance(earlier, StoredDocument):  # written whole earlier in this change
+            pending[(ecosystem, key)] = replace(doc, body=earlier.body + piece)
+        elif isinstance(earlier, Appended):
+            pending[(ecosystem, key)] = Appended(earlier.after_serial, earlier.after_etag, earlier.piece + piece, doc)
+        else:
+            pending[(ecosystem, key)] = Appended(after_serial, after_etag, piece, doc)
+        return doc
 
     def put_blob(self, session: Session, ecosystem: str, key: str, sha256: str, size: int, *, serial: int, now: datetime,
                  etag: str, media_type: str, public: bool) -> None:
@@ -153,20 +207,51 @@ class DocumentStore:
     def materializable(self, doc: StoredDocument) -> bool:
         return doc.public and not self.private_registry and doc.kind in (DOCUMENT, BLOB)
 
-    def write_through(self, pending: dict[tuple[str, str], StoredDocument]) -> None:
-        """Copies never fail a committed change: a copy that could not be written is refilled from
-        the database by the next read that misses it, or by the start-up sync."""
+    def resolve(self, ecosystem: str, key: str, appended: Appended) -> StoredDocument | None:
+        """The whole document after an append: a copy at the serial before it plus the piece, or
+        (a copy lagging behind, or ahead: another process wrote meanwhile) the rows assembled."""
+        before = None
         if self.files is not None:
-            for ecosystem in sorted({eco for eco, _ in pending}):
+            found = self.files.read(ecosystem, key)
+            before = found[1] if found is not None else None
+        elif self.redis is not None:
+            try:
+                before = self.redis.read(ecosystem, key)
+            except RedisUnavailable:
+                before = None
+        if before is not None and before.serial == appended.after_serial and before.etag == appended.after_etag:
+            return replace(appended.doc, body=before.body + appended.piece)
+        with self.db.read() as session:
+            return rows.read(session, ecosystem, key)  # None: removed meanwhile (its tombstone is on the way)
+
+    def write_through(self, pending: dict[tuple[str, str], StoredDocument | Appended]) -> None:
+        """Copies never fail a committed change: a copy that could not be written is refilled from
+        the database by the next read that misses it, or by the start-up sync. An append grows the
+        public file for nginx in place when it holds the document just before the append."""
+        appends = {item: entry for item, entry in pending.items() if isinstance(entry, Appended)}
+        whole = {item: entry for item, entry in pending.items() if not isinstance(entry, Appended)}
+        for (eco, key), entry in appends.items():
+            try:
+                doc = self.resolve(eco, key, entry)
+            except Exception:  # the database is away: the copy is refilled from the rows later
+                log.exception("could not assemble %s/%s for its copies", eco, key)
+                continue
+            if doc is not None:
+                whole[(eco, key)] = doc
+        if self.files is not None:
+            for ecosystem in sorted({eco for eco, _ in whole}):
                 try:
                     with self.files.locked(ecosystem):
-                        for (eco, key), doc in pending.items():
-                            if eco == ecosystem:
-                                self.files.write(eco, key, doc, materialize=self.materializable(doc))
+                        for (eco, key), doc in whole.items():
+                            if eco != ecosystem:
+                                continue
+                            entry = appends.get((eco, key))
+                            grow = (entry.after_etag, entry.piece) if entry is not None and doc.serial == entry.doc.serial else None
+                            self.files.write(eco, key, doc, materialize=self.materializable(doc), grow=grow)
                 except OSError:
                     log.exception("could not write documents of %s through to files", ecosystem)
         if self.redis is not None:
-            self._redis_backlog.update(pending)
+            self._redis_backlog.update(whole)
             self._flush_redis_backlog()
 
     def _repair_redis(self) -> None:
