@@ -4,8 +4,10 @@ For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 1. re-render `/info/G` from G's indexed files, in push order;
 2. put (push, unyank) or remove (yank) the changed files' `.gem` and quick gemspec documents;
 3. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
-4. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
-   leaves it (public gems only) — right after the commit, out of the write lock: each costs O(gems).
+4. mark stale the Marshal `specs` indexes the change can affect, and `/names` when G enters or
+   leaves it (public gems only): each costs O(gems) to render, so a background thread renders it
+   after the commit and the push does not wait (readers render a stale one first, see `legacy_specs`).
+Steps 1-3 cost O(G's files), whatever the number of gems (`/versions` grows by one segment row).
 Visibility changes re-store G's documents with the new visibility and add the gem's full line to
 `/versions` (private -> public) or compact `/versions` without it (public -> private). When the
 `/versions` base is older than a month it is compacted after the change, as rubygems.org does
@@ -65,7 +67,7 @@ def apply_change(session: Session, change: Change) -> None:
                 versions_index.append(store, session, serial, line, now)
 
     kinds, names_changed = _public_listings_touched(change, len(indexed))
-    legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
+    legacy_specs.refresh_public_indexes(store, session, kinds, names_changed, serial=serial, now=now)
     if rebuild or _base_is_stale(session, now):
         versions_index.rebuild(store, session, serial, now)
 

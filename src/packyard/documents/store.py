@@ -30,6 +30,7 @@ from packyard.db import after_commit
 from packyard.models import Document, DocumentSegment, JournalEntry
 
 from packyard.documents import rows
+from packyard.documents.background import BackgroundRenders
 from packyard.documents.files import DocumentFiles
 from packyard.documents.memo import Memo
 from packyard.documents.redis_copies import RedisDocuments, RedisUnavailable
@@ -44,9 +45,15 @@ log = logging.getLogger("packyard.documents")
 
 _PENDING = "packyard.documents.pending"
 _DEFERRED = "packyard.documents.deferred"
+_LATER = "packyard.documents.later"
 # An aggregate's render: (a read session, the serial it renders at) -> (body, etag, media type).
 AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
 MEMO_ENTRIES = 65536
+STALE_PREFIX = "stale/"  # `stale/<key>`: an internal marker, the serial of the last change an aggregate misses
+
+
+def stale_key(key: str) -> str:
+    return STALE_PREFIX + key
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class DocumentStore:
         self._healthy_serial: dict[str, int] = {}
         self._repair_lock = threading.Lock()
         self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
+        self.background: BackgroundRenders[tuple[str, str], AggregateRender] = BackgroundRenders(
+            lambda item, render: self.render_aggregate(item[0], item[1], render))
+        self._aggregate_locks: dict[tuple[str, str], threading.Lock] = {}
 
     # -- write side (inside the write transaction) -----------------------------------------------
 
@@ -173,6 +183,45 @@ class DocumentStore:
             after_commit(session, lambda: self._render_deferred(session.info.pop(_DEFERRED, {})))
         deferred[(ecosystem, key)] = render
 
+    def refresh_later(self, session: Session, ecosystem: str, key: str, render: AggregateRender, *, serial: int,
+                      now: datetime) -> None:
+        """Like `defer`, but the change does not wait for the render: it marks the aggregate stale
+        at its serial (one small row, `stale/<key>`, in the transaction) and a background thread
+        renders it after the commit. Readers use `get_aggregate`, which renders a stale aggregate
+        before answering, so a client that saw its change acknowledged still sees it listed, and
+        every reader gets a whole document (the old one or the new one), never a partial one."""
+        self.put(session, ecosystem, stale_key(key), b"", serial=serial, now=now, kind=INTERNAL)
+        later = session.info.get(_LATER)
+        if later is None:
+            later = session.info[_LATER] = {}
+            after_commit(session, lambda: self.background.submit(session.info.pop(_LATER, {})))
+        later[(ecosystem, key)] = render
+
+    def get_aggregate(self, ecosystem: str, key: str, render: AggregateRender, io: bool = True) -> StoredDocument | None:
+        """An aggregate that `refresh_later` keeps: when a change it misses is marked, render it
+        first (at most one render per aggregate at a time in this process). With the database
+        away the stored (older) aggregate is served."""
+        doc = self.get(ecosystem, key, io)
+        marker = self.get(ecosystem, stale_key(key), io)
+        if marker is None or (doc is not None and doc.serial >= marker.serial):
+            return doc
+        if not io:
+            raise NeedsIO()
+        lock = self._aggregate_locks.setdefault((ecosystem, key), threading.Lock())
+        try:
+            with lock:
+                self.render_aggregate(ecosystem, key, render)
+            with self.db.read() as session:  # the copies and this process's memo may lag behind
+                fresh = rows.read(session, ecosystem, key)
+        except Exception:
+            log.warning("could not bring %s/%s up to date; serving the stored one", ecosystem, key, exc_info=True)
+            return doc
+        if fresh is not None and self.redis is not None:
+            serial = self.serials.current(ecosystem)
+            self.memo.put((ecosystem, key), serial, fresh)
+            self.memo.put((ecosystem, stale_key(key)), serial, StoredDocument.tombstone(fresh.serial))
+        return fresh
+
     def _render_deferred(self, deferred: dict[tuple[str, str], AggregateRender]) -> None:
         for (ecosystem, key), render in sorted(deferred.items(), key=lambda item: item[0]):
             try:
@@ -181,19 +230,26 @@ class DocumentStore:
                 log.exception("could not render %s/%s after the commit", ecosystem, key)
 
     def render_aggregate(self, ecosystem: str, key: str, render: AggregateRender, *, now: datetime | None = None) -> bool:
-        """Render and store one aggregate now (see `defer`); False when it was already current."""
+        """Render and store one aggregate now (see `defer`), and clear its stale marker (see
+        `refresh_later`) when the render covers it; False when it was already current."""
+        marker = stale_key(key)
         with self.db.read() as session:
             serial = int(session.exec(select(func.max(JournalEntry.id)).where(JournalEntry.ecosystem == ecosystem)).one() or 0)
-            stored = session.get(Document, (ecosystem, key))
-            if stored is not None and stored.serial >= serial:
+            stored, stale = _serial_of(session, ecosystem, key), _serial_of(session, ecosystem, marker)
+            current = stored is not None and stored >= serial
+            if current and stale is None:
                 return False
-            body, etag, media_type = render(session, serial)
-        with self.db.write(lock=ecosystem) as session:  # a short transaction: one row
-            row = session.get(Document, (ecosystem, key))
-            if row is not None and row.serial >= serial:
-                return False
-            self.put(session, ecosystem, key, body, serial=serial, now=now or _utcnow(), etag=etag, media_type=media_type, public=True)
-        return True
+            rendered = None if current else render(session, serial)
+        with self.db.write(lock=ecosystem) as session:  # a short transaction: one or two rows
+            stored = _serial_of(session, ecosystem, key)
+            if rendered is not None and (stored is None or stored < serial):
+                body, etag, media_type = rendered
+                self.put(session, ecosystem, key, body, serial=serial, now=now or _utcnow(), etag=etag, media_type=media_type,
+                         public=True)
+            stale = _serial_of(session, ecosystem, marker)
+            if stale is not None and stale <= serial:
+                self.remove(session, ecosystem, marker, serial=serial)
+        return rendered is not None
 
     def _pending(self, session: Session) -> dict[tuple[str, str], StoredDocument]:
         pending = session.info.get(_PENDING)
@@ -247,12 +303,22 @@ class DocumentStore:
                                 continue
                             entry = appends.get((eco, key))
                             grow = (entry.after_etag, entry.piece) if entry is not None and doc.serial == entry.doc.serial else None
-                            self.files.write(eco, key, doc, materialize=self.materializable(doc), grow=grow)
+                            written = self.files.write(eco, key, doc, materialize=self.materializable(doc), grow=grow)
+                            if written and key.startswith(STALE_PREFIX) and not doc.absent:
+                                self._withdraw_public(eco, key[len(STALE_PREFIX):], doc.serial)
                 except OSError:
                     log.exception("could not write documents of %s through to files", ecosystem)
         if self.redis is not None:
             self._redis_backlog.update(whole)
             self._flush_redis_backlog()
+
+    def _withdraw_public(self, ecosystem: str, key: str, stale_serial: int) -> None:
+        """A static front must not serve an aggregate a change has made stale: without its public
+        file it asks the app, which renders it first (`get_aggregate`)."""
+        assert self.files is not None
+        found = self.files.read(ecosystem, key)
+        if found is None or found[1].serial < stale_serial:
+            self.files.materialize(ecosystem, key, None)
 
     def _repair_redis(self) -> None:
         """Redis is back after an outage: documents that changed meanwhile (in any process; their
@@ -368,6 +434,10 @@ class DocumentStore:
             return hit
         body = doc.fill_base(base)
         return self.filled_memo.put(key, doc.etag, (body, strong_etag(body)))
+
+
+def _serial_of(session: Session, ecosystem: str, key: str) -> int | None:
+    return session.exec(select(Document.serial).where(Document.ecosystem == ecosystem, Document.key == key)).first()
 
 
 def _utcnow() -> datetime:
