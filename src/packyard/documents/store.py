@@ -202,7 +202,13 @@ class DocumentStore:
         first (at most one render per aggregate at a time in this process). With the database
         away the stored (older) aggregate is served."""
         doc = self.get(ecosystem, key, io)
-        marker = self.get(ecosystem, stale_key(key), io)
+        try:
+            marker = self.get(ecosystem, stale_key(key), io)
+        except NeedsIO:
+            raise
+        except Exception:  # the database is away (no copy of the marker to tell): serve what is stored
+            log.warning("could not learn whether %s/%s is stale; serving the stored one", ecosystem, key, exc_info=True)
+            return doc
         if marker is None or (doc is not None and doc.serial >= marker.serial):
             return doc
         if not io:
