@@ -3,6 +3,10 @@
 - `<data_dir>/documents/<ecosystem>/<key>`: the store's copy of every document (public or not),
   a JSON header line then the body; a removal leaves a tombstone, so a late write-through of an
   older serial never brings a document back. A reader validates its memo with one `stat`.
+  An append-only document, once appended to, keeps its body in a sibling `.packyard-body-<name>-<n>`
+  that only grows (appended and fsynced first), and its copy is the header alone, naming that file
+  and the body's length (replaced atomically after): an append writes O(its bytes), and a reader
+  reads exactly the length its header names, so it never sees a partial append.
 - `<data_dir>/public/<ecosystem>/<key>` and `<data_dir>/public-etags/<ecosystem>/<key>.etag`: the
   public documents of a public registry laid out by URL for a static front server (nginx), with
   the exact ETag header value beside each; `blob` documents become relative symlinks to the blob
@@ -24,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from packyard.documents.stored import BLOB, DOCUMENT, TEMP_PREFIX, StoredDocument
+from packyard.documents.stored import BLOB, BODY_PREFIX, DOCUMENT, TEMP_PREFIX, StoredDocument
 
 Stamp = tuple[int, int, int]
 BlobPath = Callable[[str], Path]
@@ -83,20 +87,62 @@ class DocumentFiles:
 
     def read(self, ecosystem: str, key: str) -> tuple[Stamp, StoredDocument] | None:
         """The copy and the stamp it was read at (stat of the open file, so the two agree)."""
-        try:
-            with open(self._copy(ecosystem, key), "rb") as handle:
-                st = os.fstat(handle.fileno())
-                raw = handle.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size), StoredDocument.decode(raw)
+        path = self._copy(ecosystem, key)
+        for _attempt in range(5):
+            try:
+                with open(path, "rb") as handle:
+                    st = os.fstat(handle.fileno())
+                    raw = handle.read()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return None
+            meta, body = StoredDocument.split(raw)
+            if "body_file" in meta:
+                try:
+                    with open(path.parent / meta["body_file"], "rb") as handle:
+                        body = handle.read(meta["length"])
+                except FileNotFoundError:
+                    continue  # replaced by a rewrite meanwhile: read the new header
+                if len(body) != meta["length"]:
+                    continue
+            return (st.st_ino, st.st_mtime_ns, st.st_size), StoredDocument.from_parts(meta, body)
+        return None
 
-    def _serial_of_copy(self, path: Path) -> int | None:
+    def _header_of_copy(self, path: Path) -> dict | None:
         try:
             with open(path, "rb") as handle:
-                return StoredDocument.decode(handle.readline()).serial
+                return StoredDocument.split(handle.readline())[0]
         except (FileNotFoundError, NotADirectoryError, ValueError, KeyError):
             return None
+
+    def _drop_body_file(self, path: Path, meta: dict | None, keep: str | None = None) -> None:
+        if meta is not None and meta.get("body_file") and meta["body_file"] != keep:
+            unlink(path.parent / meta["body_file"])
+
+    def _grow_copy(self, path: Path, doc: StoredDocument, etag_before: str, piece: bytes) -> bool:
+        """Append `piece` to the copy's body file when the copy holds the document just before
+        (a copy still in one file is split first: once, O(body)); False otherwise."""
+        meta = self._header_of_copy(path)
+        if meta is None or meta.get("etag") != etag_before or meta.get("kind") != doc.kind:
+            return False
+        length = len(doc.body) - len(piece)
+        if "body_file" in meta:
+            body_path = path.parent / meta["body_file"]
+            if meta["length"] != length:
+                return False
+            try:
+                with open(body_path, "r+b") as handle:
+                    handle.truncate(length)  # bytes a crash left after the last header
+                    handle.seek(length)
+                    handle.write(piece)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except FileNotFoundError:
+                return False
+        else:
+            body_path = path.parent / f"{BODY_PREFIX}{path.name}-{doc.serial}"
+            write_atomic(body_path, doc.body)
+        write_atomic(path, doc.encode_header(body_file=body_path.name, length=len(doc.body)))
+        return True
 
     @contextmanager
     def locked(self, ecosystem: str) -> Iterator[None]:
@@ -114,11 +160,15 @@ class DocumentFiles:
         `lazy` (start-up sync): leave files that already say the same. `grow` (ETag before, bytes
         appended): `doc` is an append to a document, so its public file may grow in place."""
         path = self._copy(ecosystem, key)
-        current = self._serial_of_copy(path)
+        previous = self._header_of_copy(path)
+        current = None if previous is None else previous.get("serial")
         if current is not None and current > doc.serial:
             return False
-        if current != doc.serial or not lazy:
+        if grow is not None and current != doc.serial and self._grow_copy(path, doc, *grow):
+            pass
+        elif current != doc.serial or not lazy:
             write_atomic(path, doc.encode())
+            self._drop_body_file(path, previous)
         if materialize and grow is not None and self._grow_public(ecosystem, key, doc, *grow):
             return True
         self.materialize(ecosystem, key, doc if materialize else None, lazy=lazy)
@@ -144,7 +194,9 @@ class DocumentFiles:
 
     def discard(self, ecosystem: str, key: str) -> None:
         """Forget a copy that has no row (start-up sync); readers then ask the database."""
-        unlink(self._copy(ecosystem, key))
+        path = self._copy(ecosystem, key)
+        self._drop_body_file(path, self._header_of_copy(path))
+        unlink(path)
         self.materialize(ecosystem, key, None)
 
     def copy_keys(self, ecosystem: str) -> Iterator[str]:
@@ -205,6 +257,6 @@ def _relative_files(root: Path) -> Iterator[str]:
         return
     for directory, _dirs, names in os.walk(root):
         for name in names:
-            if name.startswith(TEMP_PREFIX):
+            if name.startswith((TEMP_PREFIX, BODY_PREFIX)):
                 continue
             yield os.path.relpath(os.path.join(directory, name), root)
