@@ -52,9 +52,10 @@ def gem_key(full_name: str) -> str:
     return f"gems/{full_name}.gem"
 
 
-def put_compact_index(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime, public: bool = True) -> None:
+def put_compact_index(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime,
+                      public: bool = True, appendable: bool = False) -> None:
     store.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=compact_index.etag(body),
-              media_type=COMPACT_INDEX_TYPE, public=public)
+              media_type=COMPACT_INDEX_TYPE, public=public, appendable=appendable)
 
 
 def put_binary(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime, public: bool = True) -> None:

@@ -1,9 +1,11 @@
 """The public listings kept as stored documents: `/names` and the Marshal indexes that
 `gem install`, `gem list -r` and `gem fetch` read.
 
-`specs.4.8.gz`, `latest_specs.4.8.gz` and `prerelease_specs.4.8.gz` are re-rendered by the changes
-that can alter them (right after the change commits, out of the write lock, since each costs
-O(gems); reads only fetch the stored bytes). Quick gemspecs are rendered once, when the gem is pushed, and kept on the Artifact row.
+`specs.4.8.gz`, `latest_specs.4.8.gz` and `prerelease_specs.4.8.gz` (and `/names`) are re-rendered
+after the changes that can alter them, by a background thread, since each costs O(gems): the
+change only marks them stale (`DocumentStore.refresh_later`), and a reader that finds one stale
+renders it before answering (`DocumentStore.get_aggregate`), so a push is listed as soon as it is
+acknowledged, and a push never waits for a render. Quick gemspecs are rendered once, when the gem is pushed, and kept on the Artifact row.
 The byte formats live in `legacy_index`.
 """
 
@@ -66,13 +68,17 @@ def _names(session: Session, _serial: int) -> tuple[bytes, str, str]:
     return body, compact_index.etag(body), documents.COMPACT_INDEX_TYPE
 
 
-def defer_public_indexes(store: DocumentStore, session: Session, kinds: set[str], names: bool) -> None:
-    """Re-render the given specs files and, with `names`, `/names` (all from the public indexed
-    gems, O(gems) each) right after the commit, out of the write lock (`DocumentStore.defer`)."""
-    for kind in sorted(kinds):
-        store.defer(session, ECOSYSTEM, documents.specs_key(kind), _specs_file(kind))
-    if names:
-        store.defer(session, ECOSYSTEM, documents.NAMES, _names)
+# every public listing kept by `refresh_later`, by key, with its render
+AGGREGATES = {**{documents.specs_key(kind): _specs_file(kind) for kind in RENDERERS}, documents.NAMES: _names}
+
+
+def refresh_public_indexes(store: DocumentStore, session: Session, kinds: set[str], names: bool, *, serial: int,
+                           now: datetime) -> None:
+    """Mark the given specs files and, with `names`, `/names` stale (all from the public indexed
+    gems, O(gems) each to render): rendered after the commit without the change waiting."""
+    keys = [documents.specs_key(kind) for kind in sorted(kinds)] + ([documents.NAMES] if names else [])
+    for key in keys:
+        store.refresh_later(session, ECOSYSTEM, key, AGGREGATES[key], serial=serial, now=now)
 
 
 def store_public_indexes(store: DocumentStore, session: Session, serial: int, now: datetime) -> None:

@@ -6,7 +6,9 @@ INFO_MD5 is the MD5 of the gem's `/info` body right after that change. A body on
 changes except by growing, so bundler fetches only the new tail with a Range request.
 
 Appends happen inside the serialized write transaction of the change (see `index_writer`), so the
-last line for a gem always carries the MD5 of its current `/info` body, across workers.
+last line for a gem always carries the MD5 of its current `/info` body, across workers. The body is
+stored as a base plus one segment per append (`DocumentStore.append`), so an append costs
+O(its line) in the transaction, whatever the size of the body: no read or rewrite of the body.
 `rebuild` rewrites the base compactly (yanked versions gone, each gem's versions in push order)
 with a new `created_at`, like rubygems.org's monthly `compact_index:update_versions_file`.
 """
@@ -70,18 +72,29 @@ def event_line(name: str, entries: list[str], info_body: bytes) -> bytes:
 
 
 def current(store: DocumentStore, session: Session) -> bytes | None:
+    """The whole body (assembled: O(body)); the writer itself never needs it."""
     doc = store.read_in(session, ECOSYSTEM, documents.VERSIONS)
     return None if doc is None else doc.body
 
 
+def base_created_at(session: Session) -> datetime | None:
+    """`created_at` of the base, read from its first line only."""
+    head = rows.head(session, ECOSYSTEM, documents.VERSIONS, 100)
+    return None if head is None else created_at(head)
+
+
+def _put_base(store: DocumentStore, session: Session, body: bytes, serial: int, now: datetime) -> None:
+    documents.put_compact_index(store, session, documents.VERSIONS, body, serial=serial, now=now, appendable=True)
+
+
 def append(store: DocumentStore, session: Session, serial: int, lines: bytes, now: datetime) -> None:
-    body = current(store, session) or base_header(now)
-    documents.put_compact_index(store, session, documents.VERSIONS, body + lines, serial=serial, now=now)
+    ensure_base(store, session, serial, now)
+    store.append(session, ECOSYSTEM, documents.VERSIONS, lines, serial=serial)
 
 
 def ensure_base(store: DocumentStore, session: Session, serial: int, now: datetime) -> None:
-    if current(store, session) is None:
-        documents.put_compact_index(store, session, documents.VERSIONS, base_header(now), serial=serial, now=now)
+    if not rows.exists(session, ECOSYSTEM, documents.VERSIONS):
+        _put_base(store, session, base_header(now), serial, now)
 
 
 def lines_for(session: Session, names: list[str]) -> bytes:
@@ -113,5 +126,5 @@ def rebuild(store: DocumentStore, session: Session, serial: int, now: datetime, 
             upstream_lines = body_lines(current(store, session) or b"")
         lines.update(versions_feed.compacted(upstream_lines, lambda name: not local(name)))
     base = base_header(now) + b"".join(line for _, line in sorted(lines.items()))
-    documents.put_compact_index(store, session, documents.VERSIONS, base, serial=serial, now=now)
+    _put_base(store, session, base, serial, now)
     return base

@@ -4,8 +4,10 @@ For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 1. re-render `/info/G` from G's indexed files, in push order;
 2. put (push, unyank) or remove (yank) the changed files' `.gem` and quick gemspec documents;
 3. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
-4. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
-   leaves it (public gems only) — right after the commit, out of the write lock: each costs O(gems).
+4. mark stale the Marshal `specs` indexes the change can affect, and `/names` when G enters or
+   leaves it (public gems only): each costs O(gems) to render, so a background thread renders it
+   after the commit and the push does not wait (readers render a stale one first, see `legacy_specs`).
+Steps 1-3 cost O(G's files), whatever the number of gems (`/versions` grows by one segment row).
 Visibility changes re-store G's documents with the new visibility and add the gem's full line to
 `/versions` (private -> public) or compact `/versions` without it (public -> private). When the
 `/versions` base is older than a month it is compacted after the change, as rubygems.org does
@@ -72,8 +74,8 @@ def apply_change(session: Session, change: Change) -> None:
         if dropped_files:
             kinds = set(documents.SPECS_FILES)  # they listed the upstream files
         rebuild = rebuild or dropped_lines
-    legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
-    if rebuild or _base_is_stale(store, session, now):
+    legacy_specs.refresh_public_indexes(store, session, kinds, names_changed, serial=serial, now=now)
+    if rebuild or _base_is_stale(session, now):
         versions_index.rebuild(store, session, serial, now, local=upstream_local(change.registry, session))
 
 
@@ -131,9 +133,9 @@ def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str]
     return kinds, listed_before != listed_now
 
 
-def _base_is_stale(store: DocumentStore, session: Session, now: datetime) -> bool:
-    body = versions_index.current(store, session)
-    return body is not None and now - versions_index.created_at(body) > REBUILD_AFTER
+def _base_is_stale(session: Session, now: datetime) -> bool:
+    created = versions_index.base_created_at(session)
+    return created is not None and now - created > REBUILD_AFTER
 
 
 def rebuild_versions(registry: Registry) -> bytes:

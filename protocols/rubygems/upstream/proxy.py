@@ -130,7 +130,7 @@ class UpstreamGems:
             serial = record_ecosystem_event(self.registry, session, ECOSYSTEM, ChangeAction.REINDEX)
             store.put_blob(session, ECOSYSTEM, key, release.sha256, stat.size, serial=serial, now=now,
                            etag=upstream_etag(release.sha256), media_type=documents.OCTET_STREAM, public=True)
-            legacy_specs.defer_public_indexes(store, session, legacy_specs.kinds_for([release.version]), names=False)
+            legacy_specs.refresh_public_indexes(store, session, legacy_specs.kinds_for([release.version]), False, serial=serial, now=now)
         self.registry.publish_serial(ECOSYSTEM, serial)
 
 

@@ -2,7 +2,7 @@
 
 from packyard.models.audit import AuditEvent
 from packyard.models.blob import Blob
-from packyard.models.document import Document
+from packyard.models.document import Document, DocumentSegment
 from packyard.models.journal import ChangeAction, JournalEntry
 from packyard.models.package import Artifact, Package, PackageOwner, Version
 from packyard.models.setting import StoredSetting
@@ -16,6 +16,7 @@ __all__ = [
     "Blob",
     "ChangeAction",
     "Document",
+    "DocumentSegment",
     "JournalEntry",
     "Package",
     "PackageOwner",
