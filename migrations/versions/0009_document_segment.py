@@ -1,7 +1,7 @@
 """document_segment: pieces appended to an append-only document since its base was written
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-04 20:30:00
 
 Existing append-only documents keep their whole body in the `document` row (their base); the
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0009'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
