@@ -26,11 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from packyard.errors import PackyardError
 from packyard.models import Blob, UpstreamClaim, UpstreamFetch
+from packyard.resilience.faults import disk_faults_as_errors
+from packyard.storage.staging import PartFile
 from packyard.upstream.client import UpstreamClient, UpstreamUnavailable, redacted
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
-    from packyard.storage.staging import PartFile
 
 log = logging.getLogger("packyard.upstream")
 
@@ -86,17 +87,27 @@ class Download:
             finally:
                 await self._owner._release(self.file.sha256)
 
+    def _mismatch(self, what: str) -> UpstreamFileMismatch:
+        file = self.file
+        log.error("refused %s from %s: %s; its index announced sha256 %s (%s bytes)", file.filename, self.url, what, file.sha256, file.size)
+        return UpstreamFileMismatch(f"The upstream {self._owner.client.describe()} sent bytes for {file.filename} that do not "
+                                    f"match the sha256 its index announced; nothing was kept.")
+
     async def chunks(self) -> AsyncIterator[bytes]:
         owner, file = self._owner, self.file
         part: PartFile | None = owner.registry.storage.staging.open_part(None, sha256_only=True)
         held: bytes | None = None
         writing: asyncio.Future | None = None  # the previous chunk's write + hash, in a thread (both release the GIL)
         refreshed = _now()
+        received = 0
         try:
             async for chunk in _coalesced(self._response):
+                received += len(chunk)
+                if file.size is not None and received > file.size:
+                    raise self._mismatch(f"more than the {file.size} bytes its index announced")
                 if writing is not None:
                     await writing
-                writing = asyncio.ensure_future(run_in_threadpool(part.write, chunk))  # overlaps the network
+                writing = asyncio.ensure_future(run_in_threadpool(_write, part, chunk))  # overlaps the network
                 if held is not None:
                     yield held
                 held = chunk
@@ -106,15 +117,11 @@ class Download:
             if writing is not None:
                 await writing
                 writing = None
-            staged = await run_in_threadpool(part.finish)
+            staged = await run_in_threadpool(_finish, part)
             part = None
             if staged.sha256 != file.sha256 or (file.size is not None and staged.size != file.size):
                 owner.registry.storage.discard(staged)
-                log.error("refused %s from %s: sha256 %s (%d bytes), the index announced %s (%s bytes)",
-                          file.filename, self.url, staged.sha256, staged.size, file.sha256, file.size)
-                raise UpstreamFileMismatch(
-                    f"The upstream {owner.client.describe()} sent bytes for {file.filename} that do not match the "
-                    f"sha256 its index announced; nothing was kept.")
+                raise self._mismatch(f"sha256 {staged.sha256}, {staged.size} bytes")
             await run_in_threadpool(owner._keep, staged, file, self.url)
             if held is not None:
                 yield held
@@ -124,6 +131,16 @@ class Download:
             if part is not None:
                 part.abort()
             await self.close()
+
+
+def _write(part: PartFile, chunk: bytes) -> None:
+    with disk_faults_as_errors():  # a full disk: 507, the part file removed by the caller
+        part.write(chunk)
+
+
+def _finish(part: PartFile):
+    with disk_faults_as_errors():
+        return part.finish()
 
 
 async def _coalesced(response) -> AsyncIterator[bytes]:
