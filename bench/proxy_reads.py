@@ -9,7 +9,10 @@ Two real servers on 127.0.0.1 (2 workers each, no access log): an upstream packy
 `bench-up` (a small wheel) and `big-upload` (a wheel of --megabytes), and the proxy pointed at it
 holding `bench-local` (a small wheel). Page and file reads are measured with wrk (-t2 -c32) right
 after the proxy restarts (cold: each worker's first read of the proxied page loads the kept copy
-from the database) and again (warm), beside the same read of the local project on the same server.
+from the database) and again (warm: the paths interleaved --rounds times, the best round of each),
+beside the same read of the local project on the same server. The 200 MB file is downloaded
+directly from the upstream twice (the faster counts; the first warms the upstream's page cache),
+then once through the proxy (its first download: fetched, verified, kept) and once more (cached).
 """
 
 from __future__ import annotations
@@ -36,20 +39,31 @@ def timed_download(url: str) -> tuple[float, int]:
     return time.perf_counter() - started, size
 
 
-def read_rates(proxy_url: str, seconds: int) -> dict[str, dict[str, float]]:
-    json = {"Accept": PIP_ACCEPT}
-    return {
-        "page proxied": wrk(proxy_url + "/pypi/simple/bench-up/", json, seconds),
-        "page local": wrk(proxy_url + "/pypi/simple/bench-local/", json, seconds),
-        "file proxied": wrk(proxy_url + "/pypi/files/bench-up/bench_up-1.0-py3-none-any.whl", None, seconds),
-        "file local": wrk(proxy_url + "/pypi/files/bench-local/bench_local-1.0-py3-none-any.whl", None, seconds),
-    }
+PATHS = {
+    "page proxied": ("/pypi/simple/bench-up/", {"Accept": PIP_ACCEPT}),
+    "page local": ("/pypi/simple/bench-local/", {"Accept": PIP_ACCEPT}),
+    "file proxied": ("/pypi/files/bench-up/bench_up-1.0-py3-none-any.whl", None),
+    "file local": ("/pypi/files/bench-local/bench_local-1.0-py3-none-any.whl", None),
+}
+
+
+def read_rates(proxy_url: str, seconds: int, rounds: int = 1) -> dict[str, dict[str, float]]:
+    """wrk on each path, the paths interleaved `rounds` times; the best round of each path (the
+    machine is shared: interleaving and best-of keep one path's bad moment from reading as its cost)."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):
+        for name, (path, headers) in PATHS.items():
+            result = wrk(proxy_url + path, headers, seconds)
+            if name not in best or result["rps"] > best[name]["rps"]:
+                best[name] = {**result, "errors": result["errors"] + best.get(name, {}).get("errors", 0.0)}
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="warm rounds (paths interleaved; the best of each is reported)")
     args = parser.parse_args()
     workdir = tempdir()
     (workdir / "up").mkdir()
@@ -78,7 +92,7 @@ def main() -> None:
 
         proxy = restart(proxy, workers=2, extra_env=proxy_env)
         cold = read_rates(proxy.url, args.seconds)
-        warm = read_rates(proxy.url, args.seconds)
+        warm = read_rates(proxy.url, args.seconds, rounds=args.rounds)
 
         print(f"{'path':<14} {'cold req/s':>11} {'cold p99':>9} {'warm req/s':>11} {'warm p99':>9}")
         for name in cold:
