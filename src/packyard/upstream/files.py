@@ -75,7 +75,6 @@ class Download:
         self._stream = stream  # the client's stream context, closed when done
         self._response = response
         self.size = file.size if file.size is not None else _content_length(response)
-        self.media_type = response.headers.get("content-type")
         self._closed = False
 
     async def close(self) -> None:
