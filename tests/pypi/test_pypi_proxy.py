@@ -118,13 +118,14 @@ def test_a_private_local_name_answers_401_to_anonymous_and_never_goes_upstream(p
     assert httpx.get(f"{proxy.url}/pypi/files/pxy-secret/pxy_secret-3.0-py3-none-any.whl").status_code == 404  # no such local file
     mine = page(proxy, "pxy-secret", proxy.token).json()
     assert [f["filename"] for f in mine["files"]] == ["pxy_secret-0.5-py3-none-any.whl"]
-    assert "/pypi/simple/pxy-secret/" not in upstream.log()
+    assert "/pypi/simple/pxy-app/" in upstream.log()  # the upstream logs what the proxy asks for...
+    assert "/pypi/simple/pxy-secret/" not in upstream.log()  # ...and was never asked for the private name
 
 
 def test_a_reserved_name_never_resolves_upstream(proxy, upstream):
     assert page(proxy, "pxy-reserved").status_code == 404
     assert page(proxy, "PXY.reserved").status_code == 404
-    assert "pxy-reserved" not in upstream.log()
+    assert "/pypi/simple/pxy-app/" in upstream.log() and "pxy-reserved" not in upstream.log()
     listed = api(proxy.url, proxy.admin, "GET", "/reserved/pypi").json()["items"]
     assert [(r["name"], r["normalized_name"]) for r in listed] == [("PXY_Reserved", "pxy-reserved")]
     # released through the API it resolves upstream at once; reserved again it stops at once
