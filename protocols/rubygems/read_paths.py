@@ -12,6 +12,7 @@ import anyio.to_thread
 
 from packyard.errors import NotFound, PackyardError
 from packyard.http.serve import header, serve
+from packyard.observability.request_context import note_route
 from packyard.upstream import ProxiedFile
 
 from packyard_rubygems.api import messages
@@ -63,19 +64,22 @@ class ReadPaths:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
-            await self.fallback(scope, receive, send)
+            await self._fall_back(scope, receive, send)
             return
         if self.upstream is not None:  # a static front may serve /versions: sync on a schedule too
             self.upstream.versions.start_schedule()
         path = route_path(scope)
         head = scope["method"] == "HEAD"
         if path in ("", "/"):  # RubyGems 3.3 probes it to choose the compact index; it reveals nothing
+            note_route("/")
             await send_text(send, 200, "", head=head, content_type="text/plain")
             return
-        handler = self._route(path)
-        if handler is None:
-            await self.fallback(scope, receive, send)
+        found = self._route(path)
+        if found is None:
+            await self._fall_back(scope, receive, send)
             return
+        template, handler = found
+        note_route(template)
         authorization = header(scope, b"authorization")
         try:
             rep = await self._find(path, handler, authorization)
@@ -141,25 +145,31 @@ class ReadPaths:
             return await upstream.gem(identity, name) if _safe_name(name) else None
         return None
 
+    async def _fall_back(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.fallback(scope, receive, send)
+        route = scope.get("route")  # the Starlette route that matched, for the metrics
+        if route is not None:
+            note_route(route.path)
+
     def _route(self, path: str):
-        """The lookup for `path` as `(identity, path, io) -> representation | None`, or None."""
+        """(route template, the lookup for `path` as `(identity, path, io) -> representation | None`), or None."""
         reader = self.reader
         if path == "/versions":
-            return lambda identity, p, io: reader.versions(identity, io)
+            return path, lambda identity, p, io: reader.versions(identity, io)
         if path == "/names":
-            return lambda identity, p, io: reader.names(identity, io)
+            return path, lambda identity, p, io: reader.names(identity, io)
         if path.startswith("/info/") and _safe_name(path[len("/info/"):]):
-            return lambda identity, p, io: reader.info(identity, p[len("/info/"):], io)
+            return "/info/{gem}", lambda identity, p, io: reader.info(identity, p[len("/info/"):], io)
         if path in SPECS_FILES:
-            return lambda identity, p, io: reader.specs(identity, SPECS_FILES[p], io)
+            return path, lambda identity, p, io: reader.specs(identity, SPECS_FILES[p], io)
         if path.startswith(QUICK_PREFIX) and path.endswith(QUICK_SUFFIX):
             name = path[len(QUICK_PREFIX):-len(QUICK_SUFFIX)]
             if _safe_name(name):
-                return lambda identity, p, io: reader.quick_spec(identity, name, io)
-            return lambda identity, p, io: None
+                return QUICK_PREFIX + "{gem}" + QUICK_SUFFIX, lambda identity, p, io: reader.quick_spec(identity, name, io)
+            return QUICK_PREFIX + "{gem}" + QUICK_SUFFIX, lambda identity, p, io: None
         if path.startswith("/gems/") and path.endswith(".gem"):
             name = path[len("/gems/"):-len(".gem")]
             if _safe_name(name):
-                return lambda identity, p, io: reader.gem_file(identity, name, io)
-            return lambda identity, p, io: None
+                return "/gems/{gem}.gem", lambda identity, p, io: reader.gem_file(identity, name, io)
+            return "/gems/{gem}.gem", lambda identity, p, io: None
         return None

@@ -15,10 +15,11 @@ from packyard import __version__
 from packyard.api.assets import install_assets
 from packyard.api.docs import install_docs
 from packyard.api.errors import install_error_handlers
-from packyard.api.routes import audit, health, packages, proxy, tokens
+from packyard.api.routes import audit, health, metrics, packages, proxy, tokens
 from packyard.config import Settings
 from packyard.registry import Registry
 from packyard.http.request_guard import refuse_nul_url, url_has_nul
+from packyard.observability.middleware import observe
 
 log = logging.getLogger("packyard")
 
@@ -62,21 +63,21 @@ def create_api(registry: Registry) -> FastAPI:
     install_error_handlers(api)
     install_assets(api)
     install_docs(api)
-    for router in (health.router, tokens.router, packages.router, audit.router, proxy.router):
+    for router in (health.router, tokens.router, packages.router, audit.router, metrics.router, proxy.router):
         api.include_router(router)
     return api
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> EcosystemDispatch:
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> ASGIApp:
     registry = registry or Registry(settings or Settings())
     if registry.settings.test_hooks:
         log.warning("PACKYARD_TEST_HOOKS=true: test-only endpoints are on (settable clock). Never run like this in production.")
     registry.resync_serials()
     adapters = {ecosystem: adapter.create_app(registry) for ecosystem, adapter in registry.adapters.items()}
-    return EcosystemDispatch(create_api(registry), adapters)
+    return observe(EcosystemDispatch(create_api(registry), adapters), registry)
 
 
-def create_app_from_env() -> EcosystemDispatch:
+def create_app_from_env() -> ASGIApp:
     """uvicorn factory for worker processes: settings come from the PACKYARD_* environment."""
     logging.basicConfig(level=logging.INFO)
     return create_app(Settings())

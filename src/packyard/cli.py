@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -62,7 +64,10 @@ def _state(ctx: click.Context, data_dir: Path | None) -> CliState:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-@click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every request (halves read throughput).")
+@click.option(
+    "--access-log/--no-access-log", default=None,
+    help="One JSON line per request on stdout (env PACKYARD_ACCESS_LOG=json|off; default off). Costs read throughput: docs/observability.md.",
+)
 @click.option(
     "--graceful-timeout", default=30.0, show_default=True, type=float, envvar="PACKYARD_GRACEFUL_TIMEOUT",
     help="On SIGTERM, stop accepting and let requests in flight finish for at most this many seconds "
@@ -71,7 +76,7 @@ def _state(ctx: click.Context, data_dir: Path | None) -> CliState:
 @data_dir_option
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, workers: int, access_log: bool, graceful_timeout: float, data_dir: Path | None,
+    ctx: click.Context, host: str, port: int, workers: int, access_log: bool | None, graceful_timeout: float, data_dir: Path | None,
     **upstream_flags: str | None,
 ) -> None:
     """Run the server (migrations are applied first, under a lock when replicas share PostgreSQL)."""
@@ -82,6 +87,8 @@ def serve(
     from packyard.storage import open_storage
 
     upstreams = {name.removesuffix("_upstream"): url for name, url in upstream_flags.items()}
+    if access_log is not None:
+        os.environ["PACKYARD_ACCESS_LOG"] = "json" if access_log else "off"  # worker processes read it
     state = _state(ctx, data_dir)
     for ecosystem, url in upstreams.items():
         if url:
@@ -101,11 +108,19 @@ def serve(
         prepare(registry)
     finally:
         registry.close()
-    supervisor.run(uvicorn.Config(
-        "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, log_level="info", access_log=access_log, http=reason_phrase.protocol_class(),
-        timeout_graceful_shutdown=graceful_timeout,
-    ))
+    # Fresh at every start: workers leave their metrics there for a scrape to sum (docs/observability.md).
+    metrics_dir = Path(tempfile.mkdtemp(prefix="packyard-metrics-")) if settings.metrics else None
+    if metrics_dir is not None:
+        os.environ["PACKYARD_METRICS_DIR"] = str(metrics_dir)
+    try:
+        supervisor.run(uvicorn.Config(
+            "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+            proxy_headers=True, log_level="info", access_log=False, http=reason_phrase.protocol_class(),
+            timeout_graceful_shutdown=graceful_timeout,
+        ), metrics_dir)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @main.group()

@@ -6,6 +6,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,13 @@ class Settings(BaseSettings):
     database_wait_seconds: float = Field(
         default=10, gt=0, description="Longest a request waits to connect to the database or for a write lock before answering 503."
     )
+
+    metrics: bool = Field(default=True, description="Count requests for /metrics; false: no metrics and no per-request wrapper at all.")
+    metrics_public: bool = Field(default=False, description="When true /metrics answers anonymous callers too; else only an admin token.")
+    metrics_dir: Path | None = Field(
+        default=None, description="Where workers leave their metrics for a scrape to sum; `packyard serve` makes a fresh one at every start."
+    )
+    access_log: Literal["json", "off"] = Field(default="off", description="json: one JSON line per request on stdout.")
 
     upstreams: dict[str, str] = Field(
         default_factory=dict,

@@ -22,6 +22,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from packyard.observability.metrics import RECORDER
 from packyard.resilience.faults import database_fault
 
 
@@ -129,6 +130,7 @@ def _faults_as_errors() -> Iterator[None]:
         fault = database_fault(exc)
         if fault is None:
             raise
+        RECORDER.count("packyard_database_errors_total", (str(fault.status_code),))
         raise fault from exc
 
 

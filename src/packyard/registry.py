@@ -21,6 +21,7 @@ from packyard.documents.redis_copies import RedisDocuments
 from packyard.documents.store import DocumentStore
 from packyard.errors import Forbidden, InsufficientStorage, NotFound, ServiceUnavailable, Unauthorized
 from packyard.models.limits import unstorable_reason
+from packyard.observability.request_context import note_user
 from packyard.models import JournalEntry, Package, Token, User
 from packyard.plugins import ProtocolAdapter, load_adapters
 from packyard.resilience.redis_guard import GuardedRedis
@@ -85,6 +86,7 @@ class Registry:
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
             self._note_use(token, now)
         scopes = [parse_scope(s, self.scope_rules) for s in token.scopes if _known(s, self.scope_rules)]
+        note_user(user.name)
         return Identity(user=user, token=token, scopes=scopes)
 
     def _note_use(self, token: Token, now) -> None:
@@ -110,6 +112,7 @@ class Registry:
     def password_identity(self, user: User) -> Identity:
         """A user signed in with a password holds every scope a sign-in could grant them
         (`admin` only for an admin user); ownership still limits what they may change."""
+        note_user(user.name)
         if user.is_admin:
             scopes: list[Scope | str] = [ADMIN]
         else:

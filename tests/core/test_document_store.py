@@ -336,14 +336,22 @@ def test_reads_and_writes_go_on_without_redis_and_its_copies_catch_up(tmp_path):
             assert b"2.0.0 " in httpx.get(server.url + "/rubygems/info/steady-gem", timeout=10).content
 
         proxy.open()
-        time.sleep(1.5)  # the Redis client's breaker tries again after a second
-        _publish(server, tmp_path, token, "steady", "3.0")  # the next write once Redis answers
+        _publish(server, tmp_path, token, "steady", "3.0")  # maybe before a breaker's cool-down ends
         for _ in range(6):
             page = httpx.get(server.url + "/pypi/simple/steady/", timeout=10).content
             assert b"steady-2.0" in page and b"steady-3.0" in page
             assert b"2.0.0 " in httpx.get(server.url + "/rubygems/info/steady-gem", timeout=10).content
+        # Each process's breaker probes again after its cool-down (doubled per failed probe, at most
+        # 8 s); the first process that finds Redis back repairs the copies changed meanwhile.
         client = redis.Redis.from_url(backend.redis_url)
-        stored = client.hget(f"{redis_prefix(server.registry().settings.resolved_database_url)}doc:pypi:simple/steady/index.html", "d")
+        key = f"{redis_prefix(server.registry().settings.resolved_database_url)}doc:pypi:simple/steady/index.html"
+        deadline = time.monotonic() + 20
+        while True:
+            assert httpx.get(server.url + "/pypi/simple/steady/", timeout=10).status_code == 200
+            stored = client.hget(key, "d")
+            if (stored is not None and b"steady-3.0" in stored) or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         assert stored is not None and b"steady-3.0" in stored
     finally:
         proxy.open()

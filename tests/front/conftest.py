@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.access_log import requested
 from tests.support.backends import new_backend
 from tests.support.nginx import RunningNginx, start_nginx
 from tests.support.server import RunningServer, start_server
@@ -25,9 +26,8 @@ class Front:
         return len(self.app.log())
 
     def app_saw(self, method: str, path: str, since: int = 0) -> bool:
-        """Whether the app's access log has a request for exactly `path` after `since` (an `app_log_mark()`);
-        uvicorn logs `"GET /path HTTP/1.1"`."""
-        return f'"{method} {path} HTTP/1.1"' in self.app.log()[since:]
+        """Whether the app's JSON access log has a request for exactly `path` after `since` (an `app_log_mark()`)."""
+        return requested(self.app, method, path, since)
 
 
 @pytest.fixture(scope="module")

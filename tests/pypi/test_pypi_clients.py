@@ -13,6 +13,7 @@ import pytest
 
 from tests.pypi.pypi_clients import Venv, api, clean_env, run, twine_upload
 from tests.pypi.pypi_dists import build_sdist, build_wheel
+from tests.support.access_log import requested
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_pip_resolves_the_dependency_tree(server, published, tmp_path):
     # 2.0 needs Python >= 4 and 1.1 is yanked: pip settles on 1.0
     assert venv.installed_version("pky_app") == "1.0"
     assert venv.installed_version("pky_base") == "1.0"
-    assert "/pypi/files/pky-app/pky_app-1.0-py3-none-any.whl" in server.log()
+    assert requested(server, "GET", "/pypi/files/pky-app/pky_app-1.0-py3-none-any.whl")
 
 
 def test_pip_installs_a_yanked_version_when_pinned(server, published, tmp_path):
@@ -104,8 +105,7 @@ def test_uv_resolves_the_dependency_tree(server, published, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert venv.installed_version("pky_app") == "1.0"
     assert venv.installed_version("pky_base") == "1.0"
-    requests = server.log()[log_before:]
-    assert "GET /pypi/files/pky-app/pky_app-1.0-py3-none-any.whl.metadata" in requests  # PEP 658 sidecar used
+    assert requested(server, "GET", "/pypi/files/pky-app/pky_app-1.0-py3-none-any.whl.metadata", log_before)  # PEP 658 sidecar used
 
 
 def test_uv_installs_a_yanked_version_only_when_pinned(server, published, tmp_path):

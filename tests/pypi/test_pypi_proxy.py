@@ -118,13 +118,14 @@ def test_a_private_local_name_answers_401_to_anonymous_and_never_goes_upstream(p
     assert httpx.get(f"{proxy.url}/pypi/files/pxy-secret/pxy_secret-3.0-py3-none-any.whl").status_code == 404  # no such local file
     mine = page(proxy, "pxy-secret", proxy.token).json()
     assert [f["filename"] for f in mine["files"]] == ["pxy_secret-0.5-py3-none-any.whl"]
-    assert "/pypi/simple/pxy-secret/" not in upstream.log()
+    assert "/pypi/simple/pxy-app/" in upstream.log()  # the upstream logs what the proxy asks for...
+    assert "/pypi/simple/pxy-secret/" not in upstream.log()  # ...and was never asked for the private name
 
 
 def test_a_reserved_name_never_resolves_upstream(proxy, upstream):
     assert page(proxy, "pxy-reserved").status_code == 404
     assert page(proxy, "PXY.reserved").status_code == 404
-    assert "pxy-reserved" not in upstream.log()
+    assert "/pypi/simple/pxy-app/" in upstream.log() and "pxy-reserved" not in upstream.log()
     listed = api(proxy.url, proxy.admin, "GET", "/reserved/pypi").json()["items"]
     assert [(r["name"], r["normalized_name"]) for r in listed] == [("PXY_Reserved", "pxy-reserved")]
     # released through the API it resolves upstream at once; reserved again it stops at once
@@ -250,3 +251,48 @@ def test_with_the_upstream_stopped_cached_pages_and_files_are_served_and_uncache
     missing = page(proxy, "pxy-never-fetched")
     assert missing.status_code == 502
     assert upstream.url in missing.text
+
+
+@pytest.fixture
+def file_host():
+    fake = FakeUpstream()
+    yield fake
+    fake.close()
+
+
+def test_an_html_only_upstream_is_parsed_and_credentials_go_to_the_upstream_host_only(server_factory, fake_upstream, file_host, tmp_path):
+    wheel = build_wheel(tmp_path, "pxy-html", "1.0")
+    file_host.projects["pxy-html"] = [FakeFile(wheel.name, wheel.read_bytes())]
+    fake_upstream.projects["pxy-html"] = file_host.projects["pxy-html"]
+    fake_upstream.html, fake_upstream.files_at = True, file_host.root
+    with_credentials = fake_upstream.url.replace("http://", "http://__token__:s3cret-token@")
+    proxy = server_factory(extra_env={"PACKYARD_PYPI_UPSTREAM": with_credentials})
+    admin = proxy.mint_token("admin", user="root")
+    body = page(proxy, "pxy-html").json()
+    assert [f["filename"] for f in body["files"]] == [wheel.name] and body["versions"] == ["1.0"]
+    venv = Venv(tmp_path / "venv", tmp_path / "home")
+    result = venv.pip_install(f"{proxy.url}/pypi/simple/", "pxy-html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake_upstream.authorizations["/simple/pxy-html/"].startswith("Basic ")  # __token__:s3cret-token
+    assert file_host.authorizations[f"/files/{wheel.name}"] is None  # another host: no credentials
+    record = api(proxy.url, admin, "GET", "/proxy/fetches").json()["items"][0]
+    assert record["upstream_url"] == f"{file_host.root}files/{wheel.name}"
+    assert "s3cret-token" not in proxy.log()
+
+
+def test_a_private_upstream_packyard_through_credentials_in_the_url(server_factory, tmp_path, dists):
+    upstream = server_factory(extra_env={"PACKYARD_PRIVATE": "true"})
+    writer = upstream.mint_token("pypi:package:*:write", user="up")
+    result = twine_upload(upstream.url, dists["lib"] + dists["app"], tmp_path / "home", "__token__", writer)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reader = upstream.mint_token("pypi:package:*:read", user="proxy")
+    base = upstream.url.replace("http://", f"http://__token__:{reader}@")
+    proxy = server_factory(extra_env={"PACKYARD_PYPI_UPSTREAM": base + "/pypi/simple/"})
+    venv = Venv(tmp_path / "venv", tmp_path / "venv-home")
+    result = venv.pip_install(f"{proxy.url}/pypi/simple/", "pxy-app")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert venv.installed_version("pxy_lib") == "1.0"
+    admin = proxy.mint_token("admin", user="root")
+    urls = [r["upstream_url"] for r in api(proxy.url, admin, "GET", "/proxy/fetches").json()["items"]]
+    assert urls and all(u.startswith(upstream.url + "/pypi/files/") for u in urls)
+    assert reader not in proxy.log()

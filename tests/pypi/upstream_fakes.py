@@ -26,11 +26,16 @@ class FakeFile:
 
 @dataclass
 class FakeUpstream:
-    """`projects[name] = [FakeFile, ...]`; `requests` counts paths; `chunk_delay` slows file bodies."""
+    """`projects[name] = [FakeFile, ...]`; `requests` counts paths and `authorizations` keeps each
+    one's Authorization header; `chunk_delay` slows file bodies; `html` serves PEP 503 pages only;
+    `files_at` is another fake's URL that the pages send file downloads to."""
 
     projects: dict[str, list[FakeFile]] = field(default_factory=dict)
     chunk_delay: float = 0.0
+    html: bool = False
+    files_at: str | None = None
     requests: Counter = field(default_factory=Counter)
+    authorizations: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         fake = self
@@ -41,11 +46,16 @@ class FakeUpstream:
 
             def do_GET(self):
                 fake.requests[self.path] += 1
+                fake.authorizations[self.path] = self.headers.get("authorization")
                 parts = self.path.strip("/").split("/")
+                if len(parts) == 2 and parts[0] == "simple" and parts[1] in fake.projects and fake.html:
+                    links = "".join(f'<a href="{fake.file_url(f)}#sha256={f.sha256}">{f.filename}</a>\n' for f in fake.projects[parts[1]])
+                    self._answer(200, f"<!DOCTYPE html><html><body>{links}</body></html>".encode(), "text/html")
+                    return
                 if len(parts) == 2 and parts[0] == "simple" and parts[1] in fake.projects:
                     body = json.dumps({
                         "meta": {"api-version": "1.1"}, "name": parts[1], "versions": [],
-                        "files": [{"filename": f.filename, "url": f"../../files/{f.filename}", "hashes": {"sha256": f.sha256},
+                        "files": [{"filename": f.filename, "url": fake.file_url(f), "hashes": {"sha256": f.sha256},
                                    "size": len(f.body)} for f in fake.projects[parts[1]]],
                     }).encode()
                     self._answer(200, body, "application/vnd.pypi.simple.v1+json")
@@ -72,6 +82,13 @@ class FakeUpstream:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/simple/"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def file_url(self, file: FakeFile) -> str:
+        return f"{self.files_at}files/{file.filename}" if self.files_at else f"../../files/{file.filename}"
+
+    @property
+    def root(self) -> str:
+        return self.url.removesuffix("simple/")
 
     def close(self) -> None:
         self.httpd.shutdown()

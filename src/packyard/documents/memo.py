@@ -19,12 +19,16 @@ class Memo(Generic[T]):
         self.max_entries = max_entries
         self._data: OrderedDict[Hashable, tuple[object, T]] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = 0  # counted under the lock, for the metrics
+        self.misses = 0
 
     def get(self, key: Hashable, stamp: object) -> T | None:
         with self._lock:
             item = self._data.get(key)
             if item is None or item[0] != stamp:
+                self.misses += 1
                 return None
+            self.hits += 1
             self._data.move_to_end(key)
             return item[1]
 

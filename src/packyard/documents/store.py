@@ -430,6 +430,12 @@ class DocumentStore:
                 pass
         return doc
 
+    def memo_counts(self):
+        """(counter, labels, total) of this process's memo lookups, for the metrics."""
+        for name, memo in (("documents", self.memo), ("filled_templates", self.filled_memo)):
+            yield "packyard_memo_lookups_total", (name, "hit"), memo.hits
+            yield "packyard_memo_lookups_total", (name, "miss"), memo.misses
+
     def filled(self, doc: StoredDocument, base: str) -> tuple[bytes, str]:
         """A `template` document's body for one base URL and its ETag, memoized per (document, base)."""
         from packyard.http.serve import strong_etag

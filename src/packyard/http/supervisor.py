@@ -6,18 +6,36 @@ no worker will ever serve, so a load balancer waits on them (until the replica e
 trying the next replica at once. Here the supervisor closes its copy as soon as SIGTERM or SIGINT
 arrives; each worker closes its own as it starts draining, so the port is closed within moments
 and nginx's `proxy_next_upstream error` sends new requests to another replica immediately.
+
+It also retires the metrics file of every worker that is gone (died and replaced, or removed),
+so a scrape keeps counting what it did but the directory holds one file per live worker.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from uvicorn import Config, Server
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from packyard.observability.metrics import retire_worker
+
 
 class DrainingMultiprocess(Multiprocess):
+    metrics_dir: Path | None = None
+    _workers: frozenset[int | None] = frozenset()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        workers = frozenset(process.pid for process in self.processes)
+        if self.metrics_dir is not None:
+            for pid in self._workers - workers:
+                if pid is not None:
+                    retire_worker(self.metrics_dir, pid)
+        self._workers = workers
+
     def _stop_listening(self) -> None:
         for sock in self.sockets:
             sock.close()
@@ -31,10 +49,12 @@ class DrainingMultiprocess(Multiprocess):
         super().handle_int()
 
 
-def run(config: Config) -> None:
+def run(config: Config, metrics_dir: Path | None = None) -> None:
     """`uvicorn.run` for an app given as an import string, with the draining supervisor."""
     if config.workers > 1:
-        DrainingMultiprocess(config, sockets=[config.bind_socket()]).run()
+        supervisor = DrainingMultiprocess(config, sockets=[config.bind_socket()])
+        supervisor.metrics_dir = metrics_dir
+        supervisor.run()
         return
     server = Server(config)
     server.run()

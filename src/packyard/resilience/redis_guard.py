@@ -23,6 +23,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from packyard.observability.metrics import RECORDER
+
 log = logging.getLogger("packyard.redis")
 
 T = TypeVar("T")
@@ -63,6 +65,7 @@ class GuardedRedis:
         try:
             result = operation(self.client)
         except _OUTAGE_ERRORS as exc:
+            RECORDER.count("packyard_redis_errors_total")
             self._trip(exc)
             return default
         if self._down:

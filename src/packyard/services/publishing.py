@@ -28,6 +28,7 @@ from packyard.models import limits
 from packyard.auth import Identity
 from packyard.errors import FileConflict, Forbidden, NameCollision
 from packyard.models import Artifact, Blob, ChangeAction, Package, PackageOwner, Version
+from packyard.observability.metrics import RECORDER
 from packyard.plugins import ProtocolAdapter
 from packyard.services import audit
 from packyard.services.journal import record_change
@@ -170,6 +171,8 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
     finally:
         registry.storage.discard(request.staged)  # a no-op once kept
     registry.publish_serial(request.ecosystem, change.serial)
+    RECORDER.count("packyard_uploaded_bytes_total", (request.ecosystem,), artifact.size)
+    RECORDER.count("packyard_uploaded_files_total", (request.ecosystem,))
     return PublishResult(True, package, version, artifact, change.serial)
 
 

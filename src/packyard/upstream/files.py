@@ -26,11 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from packyard.errors import PackyardError
 from packyard.models import Blob, UpstreamClaim, UpstreamFetch
+from packyard.resilience.faults import disk_faults_as_errors
+from packyard.storage.staging import PartFile
 from packyard.upstream.client import UpstreamClient, UpstreamUnavailable, redacted
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
-    from packyard.storage.staging import PartFile
 
 log = logging.getLogger("packyard.upstream")
 
@@ -74,7 +75,6 @@ class Download:
         self._stream = stream  # the client's stream context, closed when done
         self._response = response
         self.size = file.size if file.size is not None else _content_length(response)
-        self.media_type = response.headers.get("content-type")
         self._closed = False
 
     async def close(self) -> None:
@@ -86,36 +86,79 @@ class Download:
             finally:
                 await self._owner._release(self.file.sha256)
 
+    def _mismatch(self, what: str) -> UpstreamFileMismatch:
+        file = self.file
+        log.error("refused %s from %s: %s; its index announced sha256 %s (%s bytes)", file.filename, self.url, what, file.sha256, file.size)
+        return UpstreamFileMismatch(f"The upstream {self._owner.client.describe()} sent bytes for {file.filename} that do not "
+                                    f"match the sha256 its index announced; nothing was kept.")
+
     async def chunks(self) -> AsyncIterator[bytes]:
         owner, file = self._owner, self.file
         part: PartFile | None = owner.registry.storage.staging.open_part(None, sha256_only=True)
         held: bytes | None = None
+        writing: asyncio.Future | None = None  # the previous chunk's write + hash, in a thread (both release the GIL)
         refreshed = _now()
+        received = 0
         try:
-            async for chunk in self._response.aiter_bytes(CHUNK):
-                part.write(chunk)
+            async for chunk in _coalesced(self._response):
+                received += len(chunk)
+                if file.size is not None and received > file.size:
+                    raise self._mismatch(f"more than the {file.size} bytes its index announced")
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(run_in_threadpool(_write, part, chunk))  # overlaps the network
                 if held is not None:
                     yield held
                 held = chunk
                 if _now() - refreshed > _CLAIM_REFRESH:
                     refreshed = _now()
                     await run_in_threadpool(owner._refresh_claim, file.sha256)
-            staged = await run_in_threadpool(part.finish)
+            if writing is not None:
+                await writing
+                writing = None
+            staged = await run_in_threadpool(_finish, part)
             part = None
             if staged.sha256 != file.sha256 or (file.size is not None and staged.size != file.size):
                 owner.registry.storage.discard(staged)
-                log.error("refused %s from %s: sha256 %s (%d bytes), the index announced %s (%s bytes)",
-                          file.filename, self.url, staged.sha256, staged.size, file.sha256, file.size)
-                raise UpstreamFileMismatch(
-                    f"The upstream {owner.client.describe()} sent bytes for {file.filename} that do not match the "
-                    f"sha256 its index announced; nothing was kept.")
+                raise self._mismatch(f"sha256 {staged.sha256}, {staged.size} bytes")
             await run_in_threadpool(owner._keep, staged, file, self.url)
             if held is not None:
                 yield held
         finally:
+            if writing is not None:
+                await asyncio.gather(writing, return_exceptions=True)  # never abort under a write in flight
             if part is not None:
                 part.abort()
             await self.close()
+
+
+def _write(part: PartFile, chunk: bytes) -> None:
+    with disk_faults_as_errors():  # a full disk: 507, the part file removed by the caller
+        part.write(chunk)
+
+
+def _finish(part: PartFile):
+    with disk_faults_as_errors():
+        return part.finish()
+
+
+async def _coalesced(response) -> AsyncIterator[bytes]:
+    """The body in chunks of about CHUNK bytes: the socket's reads joined (one copy), so each
+    thread hop (write + hash) and each send carries a useful amount."""
+    if response.headers.get("content-encoding", "identity") != "identity":
+        async for chunk in response.aiter_bytes(CHUNK):
+            yield chunk
+        return
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in response.aiter_raw():
+        pieces.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield b"".join(pieces)
+            pieces, size = [], 0
+    if pieces:
+        yield b"".join(pieces)
 
 
 def _content_length(response) -> int | None:

@@ -1,0 +1,149 @@
+"""Issue #13's target: the index read paths lose < 3% req/s with metrics on. The app (2 workers)
+with metrics off (PACKYARD_METRICS=false: nothing wraps it), on (the default), and on with the JSON
+access log, in the same run, cold (the first wrk run after a restart) and warm (the next one);
+wrk -t2 -c32 cycling over every project URL (cycle.lua). Variants take turns, `--rounds` times,
+and the median of the rounds is reported (the machine is shared; interleaving spreads its noise).
+
+    python bench/metrics_overhead.py [--projects 300] [--gems 100] [--seconds 5] [--rounds 2]
+
+The machine is shared, so wrk's req/s swing with whatever else runs; the same run also measures
+the CPU time one request costs inside the app (each variant driven in this process, without
+sockets, `--calls` requests per path, `time.thread_time`), which another process's load moves far
+less: the µs a request costs with metrics on minus off is the overhead itself.
+
+Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_REDIS_URL (as for
+the tests) to measure PostgreSQL + Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import statistics
+import time
+
+from _harness import PIP_ACCEPT, populate_pypi, populate_rubygems, start, tempdir, wrk_cycle
+from tests.support.server import start_server
+
+VARIANTS = {
+    "off": ({"PACKYARD_METRICS": "false"}, False),
+    "metrics": ({}, False),
+    "metrics + json log": ({}, True),
+}
+
+
+def cases(projects: list[str], gems: list[str]) -> dict[str, list[str]]:
+    return {
+        "pypi project pages (JSON)": [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}" for p in projects],
+        "pypi root listing (JSON)": [f"/pypi/simple/\tAccept: {PIP_ACCEPT}"],
+        "rubygems /info/<gem>": [f"/rubygems/info/{g}" for g in gems],
+        "rubygems /versions": ["/rubygems/versions"],
+    }
+
+
+def cpu_per_request(server, requests: list[str], calls: int) -> dict[str, float]:
+    """µs of CPU per request inside the app, for each variant (no sockets, no uvicorn)."""
+    from packyard.app import create_app
+    from packyard.config import Settings
+    from packyard.registry import Registry
+
+    logging.getLogger("packyard.access").addHandler(logging.StreamHandler(open(os.devnull, "w")))  # lines cost, unseen
+    scopes = []
+    for line in requests:
+        path, *headers = line.split("\t")
+        raw = [(b"host", b"127.0.0.1")] + [(k.strip().lower().encode(), v.strip().encode()) for k, v in (h.split(":", 1) for h in headers)]
+        scopes.append({"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                       "headers": raw, "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80),
+                       "client": ("127.0.0.1", 5000), "http_version": "1.1", "asgi": {"version": "3.0"}})
+    out = {}
+    for variant, (env, access_log) in VARIANTS.items():
+        settings = Settings(data_dir=server.data_dir, database_url=server.backend.database_url, redis_url=server.backend.redis_url,
+                            storage_url=server.backend.storage_url, metrics=env.get("PACKYARD_METRICS") != "false",
+                            access_log="json" if access_log else "off")
+        registry = Registry(settings)
+        app = create_app(registry=registry)
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                assert message["status"] == 200, message
+
+        async def drive() -> float:
+            for scope in scopes:  # warm the memos
+                await app(dict(scope), receive, send)
+            started = time.thread_time()
+            for i in range(calls):
+                await app(dict(scopes[i % len(scopes)]), receive, send)
+            return (time.thread_time() - started) / calls * 1e6
+
+        out[variant] = asyncio.run(drive())
+        registry.close()
+    return out
+
+
+def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int) -> dict:
+    workdir = tempdir()
+    server = start(workdir, workers=2)
+    try:
+        populate_pypi(server, size, workdir)
+        populate_rubygems(server, gem_count, workdir)
+        paths = cases([f"bench-p-{i}" for i in range(size)], [f"bench{i}" for i in range(gem_count)])
+        cpu = {label: cpu_per_request(server, requests, calls) for label, requests in paths.items()}
+        runs: dict[str, dict[str, dict[str, list[float]]]] = {
+            label: {variant: {"cold": [], "warm": []} for variant in VARIANTS} for label in paths}
+        for round_ in range(rounds):
+            for label, requests in paths.items():
+                for variant, (env, access_log) in VARIANTS.items():
+                    server.stop()
+                    server = start_server(server.data_dir, workers=2, backend=server.backend, extra_env=env, access_log=access_log)
+                    cold, warm = wrk_cycle(server.url, requests, seconds), wrk_cycle(server.url, requests, seconds)
+                    runs[label][variant]["cold"].append(cold["rps"])
+                    runs[label][variant]["warm"].append(warm["rps"])
+                    print(f"  round {round_ + 1} {label} [{variant}]: cold {cold['rps']:.0f}/s, warm {warm['rps']:.0f}/s"
+                          + (f" ({cold['errors'] + warm['errors']:.0f} errors)" if cold["errors"] or warm["errors"] else ""),
+                          flush=True)
+        return {"size": size, "gems": gem_count, "rounds": rounds, "runs": runs, "cpu_us": cpu, "calls": calls}
+    finally:
+        server.stop()
+        server.backend.drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(run: dict) -> None:
+    print(f"\n{run['size']} projects, {run['gems']} gems; median of {run['rounds']} rounds, req/s")
+    print(f"{'path':28}{'':6}{'off':>9}{'metrics':>9}{'loss':>7}{'+ log':>9}{'loss':>7}")
+    for label, variants in run["runs"].items():
+        for phase in ("cold", "warm"):
+            off, on, logged = (statistics.median(variants[v][phase]) for v in VARIANTS)
+            print(f"{label:28}{phase:6}{off:>9.0f}{on:>9.0f}{1 - on / off:>7.1%}{logged:>9.0f}{1 - logged / off:>7.1%}")
+    print(f"\nCPU per request inside the app, µs ({run['calls']} requests per path); loss = the req/s a worker loses")
+    print(f"{'path':28}{'off':>8}{'metrics':>9}{'+µs':>6}{'loss':>7}{'+ log':>8}{'+µs':>6}{'loss':>7}")
+    for label, cpu in run["cpu_us"].items():
+        off, on, logged = (cpu[v] for v in VARIANTS)
+        print(f"{label:28}{off:>8.1f}{on:>9.1f}{on - off:>6.1f}{1 - off / on:>7.1%}{logged:>8.1f}{logged - off:>6.1f}{1 - off / logged:>7.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=300)
+    parser.add_argument("--gems", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    run = measure(args.projects, args.gems, args.seconds, args.rounds, args.calls)
+    report(run)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(run, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()

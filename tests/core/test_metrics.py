@@ -1,0 +1,233 @@
+"""`/metrics` of a real `packyard serve --workers 2`: after known traffic spread over both workers,
+every scrape shows exactly that traffic whichever worker answers it; who may scrape; uploads count
+their bytes; the journal serial and the document memo are reported."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.faults.faultkit import gem_push
+from tests.pypi.pypi_clients import http_upload
+from tests.pypi.pypi_dists import build_wheel
+from tests.rubygems.gemtools import craft_gem
+from tests.support.access_log import access_lines, line_for
+from tests.support.server import RunningServer
+
+ids = itertools.count()
+
+
+def scrape(server: RunningServer, token: str) -> tuple[dict[tuple[str, tuple], float], int]:
+    """(samples by (name, sorted labels), pid of the worker that answered)."""
+    request_id = f"scrape-{next(ids)}"
+    answer = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    samples = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples, line_for(server, request_id)["pid"]
+
+
+def requests_of(samples, ecosystem: str, route: str, status: str = "200", method: str = "GET") -> float:
+    labels = tuple(sorted({"ecosystem": ecosystem, "route": route, "method": method, "status": status}.items()))
+    return samples.get(("packyard_http_requests_total", labels), 0)
+
+
+def sample(samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0)
+
+
+def eventually(check, timeout: float = 10):
+    """Other workers' counts reach a scrape within a second (their flush interval)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory) -> RunningServer:
+    from tests.support.server import start_server
+
+    running = start_server(tmp_path_factory.mktemp("server"), workers=2)
+    yield running
+    running.stop()
+    running.backend.drop()
+
+
+def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
+    server = two_workers
+    admin = server.mint_token("admin", user="root")
+    sent = {"/pypi/simple/": 0, "/rubygems/versions": 0, "/pypi/no/such/thing": 0}
+    pids: set[int] = set()
+    for round_ in range(100):  # new connections, until both workers have answered reads
+        for path in sent:
+            request_id = f"read-{round_}-{path}"
+            answer = httpx.get(server.url + path, headers={"X-Request-ID": request_id}, timeout=30)
+            assert answer.status_code == (404 if "no/such" in path else 200), (path, answer.text)
+            assert answer.headers["x-request-id"] == request_id
+            sent[path] += 1
+        if round_ >= 9:
+            pids = {line["pid"] for line in access_lines(server) if line["path"] in sent}
+            if len(pids) == 2:
+                break
+    assert len(pids) == 2, "one worker answered every read"
+
+    def exact(samples) -> None:
+        assert requests_of(samples, "pypi", "/simple/") == sent["/pypi/simple/"]
+        assert requests_of(samples, "rubygems", "/versions") == sent["/rubygems/versions"]
+        # a path no route knows is one label value, never the raw path
+        assert requests_of(samples, "pypi", "unmatched", status="404") == sent["/pypi/no/such/thing"]
+        assert not any("no/such" in str(labels) for _, labels in samples)
+        assert sample(samples, "packyard_read_duration_seconds_count", ecosystem="pypi", route="/simple/") == sent["/pypi/simple/"]
+        assert sample(samples, "packyard_read_duration_seconds_bucket", ecosystem="pypi", route="/simple/", le="+Inf") == sent["/pypi/simple/"]
+        assert sample(samples, "packyard_served_bytes_total", ecosystem="pypi", route="/simple/") > 0
+
+    eventually(lambda: exact(scrape(server, admin)[0]))
+    scraped_by: set[int] = set()
+    for _ in range(60):  # whichever worker answers, the same totals
+        samples, pid = scrape(server, admin)
+        exact(samples)
+        scraped_by.add(pid)
+        if scraped_by == pids:
+            break
+    assert scraped_by == pids, "every scrape was answered by the same worker"
+
+
+def test_only_an_admin_token_may_scrape_unless_metrics_are_public(two_workers, server_factory):
+    server = two_workers
+    anonymous = httpx.get(server.url + "/metrics", timeout=30)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"]
+    reader = server.mint_token("pypi:package:*:read", user="reader")
+    assert httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {reader}"}, timeout=30).status_code == 403
+    assert httpx.get(server.url + "/metrics", headers={"Authorization": "Bearer pky_wrong"}, timeout=30).status_code == 401
+
+    public = server_factory(extra_env={"PACKYARD_METRICS_PUBLIC": "true"})
+    answer = httpx.get(public.url + "/metrics", timeout=30)
+    assert answer.status_code == 200 and "packyard_http_requests_total" in answer.text
+
+    off = server_factory(extra_env={"PACKYARD_METRICS": "false"}, access_log=False)
+    answer = httpx.get(off.url + "/metrics", headers={"Authorization": f"Bearer {off.mint_token('admin', user='root')}"}, timeout=30)
+    assert answer.status_code == 404 and "PACKYARD_METRICS" in answer.text
+    assert "x-request-id" not in answer.headers  # nothing wraps the app
+
+
+def test_uploads_count_their_bytes_and_move_the_journal_serial(two_workers, tmp_path):
+    server = two_workers
+    admin = server.mint_token("admin", user="root")
+    writer = server.mint_token("pypi:package:*:write", "rubygems:gem:*:write", user="uploader")
+    wheel = build_wheel(tmp_path, "counted", "1.0")
+    assert http_upload(server.url, writer, wheel, "counted", "1.0").status_code == 200
+    assert http_upload(server.url, writer, wheel, "counted", "1.0").status_code == 200  # the same file again: nothing stored
+    gem = craft_gem("counted-gem", "1.0.0")
+    assert gem_push(server.url, writer, gem).status_code == 200
+    stored = httpx.get(f"{server.url}/pypi/pypi/counted/json", timeout=30).json()["urls"][0]["size"]
+    assert stored == wheel.stat().st_size
+
+    def uploaded(samples) -> None:
+        assert sample(samples, "packyard_uploaded_bytes_total", ecosystem="pypi") == wheel.stat().st_size
+        assert sample(samples, "packyard_uploaded_files_total", ecosystem="pypi") == 1
+        assert sample(samples, "packyard_uploaded_bytes_total", ecosystem="rubygems") == len(gem)
+        assert sample(samples, "packyard_write_duration_seconds_count", ecosystem="pypi", route="/legacy/") == 2
+        assert requests_of(samples, "pypi", "/legacy/", method="POST") == 2
+        assert requests_of(samples, "rubygems", "/api/v1/gems", method="POST") == 1
+        registry = server.registry()
+        assert sample(samples, "packyard_journal_serial", ecosystem="pypi") == registry.serial("pypi") > 0
+        assert sample(samples, "packyard_journal_serial", ecosystem="rubygems") == registry.serial("rubygems") > 0
+
+    eventually(lambda: uploaded(scrape(server, admin)[0]))
+
+
+def test_document_memo_hits_and_misses_are_counted(two_workers):
+    server = two_workers
+    admin = server.mint_token("admin", user="root")
+    before, _ = scrape(server, admin)
+    for _ in range(20):
+        assert httpx.get(server.url + "/rubygems/versions", timeout=30).status_code == 200
+
+    def counted(samples) -> None:
+        hits = sample(samples, "packyard_memo_lookups_total", memo="documents", result="hit")
+        misses = sample(samples, "packyard_memo_lookups_total", memo="documents", result="miss")
+        old = sample(before, "packyard_memo_lookups_total", memo="documents", result="hit") + sample(
+            before, "packyard_memo_lookups_total", memo="documents", result="miss")
+        assert hits + misses >= old + 20
+        assert hits > 0
+
+    eventually(lambda: counted(scrape(server, admin)[0]))
+
+
+def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
+    import os
+    import signal
+
+    from tests.support.server import start_server
+
+    server = start_server(tmp_path / "server", workers=2)
+    try:
+        admin = server.mint_token("admin", user="root")
+        for i in range(30):
+            assert httpx.get(server.url + "/rubygems/names", headers={"X-Request-ID": f"names-{i}"}, timeout=30).status_code == 200
+        by_pid: dict[int, int] = {}
+        for line in access_lines(server):
+            if line["path"] == "/rubygems/names":
+                by_pid[line["pid"]] = by_pid.get(line["pid"], 0) + 1
+        eventually(lambda: _names_total(scrape(server, admin)[0], 30))
+        victim = max(by_pid, key=by_pid.get)  # the worker that answered most of them
+        metrics_dir = Path(_environ(victim)["PACKYARD_METRICS_DIR"])
+        # a worker killed outright loses what it counted since its last flush (at most a second): wait for it
+        eventually(lambda: _names_in_file(metrics_dir / f"{victim}.json", by_pid[victim]))
+        os.kill(victim, signal.SIGKILL)
+
+        eventually(lambda: _died(server, victim), timeout=30)  # uvicorn's supervisor starts another worker
+        live: set[int] = set()
+        for _ in range(60):
+            samples, pid = scrape(server, admin)
+            assert pid != victim
+            assert _names_total(samples, 30) is None
+            live.add(pid)
+            if len(live) == 2:
+                break
+        assert len(live) == 2, "the replacement worker never answered a scrape"
+        # the supervisor folded the dead worker's file into retired.json: one file per live worker
+        retired = json.loads((metrics_dir / "retired.json").read_text())
+        assert retired["pids"] == [victim]
+        eventually(lambda: _files_are(metrics_dir, ["retired.json", *(f"{pid}.json" for pid in live)]))
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
+def _names_total(samples, expected: int) -> None:
+    assert requests_of(samples, "rubygems", "/names") == expected
+
+
+def _died(server: RunningServer, pid: int) -> None:
+    assert f"Child process [{pid}] died" in server.log()
+
+
+def _environ(pid: int) -> dict[str, str]:
+    """A worker's environment: `packyard serve` hands it the metrics directory."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def _files_are(directory: Path, names: list[str]) -> None:
+    assert sorted(p.name for p in directory.glob("*.json")) == sorted(names)
+
+
+def _names_in_file(path: Path, expected: int) -> None:
+    assert path.exists()
+    counters = json.loads(path.read_text())["counters"]
+    assert [value for name, labels, value in counters if name == "packyard_http_requests_total" and labels[1] == "/names"] == [expected]

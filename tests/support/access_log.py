@@ -1,0 +1,36 @@
+"""The JSON access-log lines a test server wrote (its stdout goes to its log file)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.support.server import RunningServer
+
+
+def access_lines(server: RunningServer, since: int = 0) -> list[dict]:
+    """Every access-log line, from character `since` of the server's log on."""
+    return parse_access_lines(server.log()[since:])
+
+
+def parse_access_lines(log: str) -> list[dict]:
+    return [json.loads(text) for text in log.splitlines() if text.startswith("{") and '"request_id"' in text]
+
+
+def requested(server: RunningServer, method: str, path: str, since: int = 0) -> bool:
+    """Whether the server answered `method` for exactly `path` (with its query, if any) after `since`."""
+    return any(line["method"] == method and line["path"] + (f"?{line['query']}" if "query" in line else "") == path
+               for line in access_lines(server, since))
+
+
+def line_for(server: RunningServer, request_id: str, timeout: float = 5) -> dict:
+    """The line of one request (written just after its answer, so wait a moment for it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [line for line in access_lines(server) if line["request_id"] == request_id]
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no access-log line with request_id {request_id!r}:\n{server.log()[-3000:]}")
+        time.sleep(0.05)
