@@ -4,6 +4,7 @@ packyard (it speaks rubygems.org's protocols byte for byte, per the conformance 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import time
@@ -54,9 +55,21 @@ def source(server: RunningServer) -> list[str]:
     return ["--clear-sources", "--source", f"{server.url}/rubygems/"]
 
 
+def access_log(server: RunningServer, since: int = 0) -> list[tuple[str, int]]:
+    """(path below /rubygems, status) of every GET in the server's access log (JSON lines) after
+    log offset `since`."""
+    answered = []
+    for line in server.log()[since:].splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("method") == "GET" and entry.get("path", "").startswith("/rubygems/"):
+                answered.append((entry["path"].removeprefix("/rubygems"), entry["status"]))
+    return answered
+
+
 def upstream_requests(server: RunningServer, since: int = 0) -> list[str]:
-    """Paths the upstream server was asked for (its access log), after log offset `since`."""
-    return re.findall(r'"GET /rubygems(/\S*) HTTP/1.1"', server.log()[since:])
+    """Paths the upstream server was asked for, after log offset `since`."""
+    return [path for path, _ in access_log(server, since)]
 
 
 def versions_lines(server: RunningServer, headers: dict[str, str] | None = None) -> dict[str, list[str]]:
@@ -97,6 +110,7 @@ def test_a_gem_only_upstream_installs_with_gem_and_bundler(upstream, proxy, gem_
     assert proxied.content == upstream_info and proxied.headers["etag"] == f'"{md5(upstream_info)}"'
     assert lines["solo-app"][-1].endswith(" " + md5(upstream_info))
     # the .gem is kept: the same bytes as upstream's, recorded as a fetch
+    assert "/info/solo-app" in upstream_requests(upstream)  # the access log is read (a control for the tests below)
     gem = httpx.get(f"{proxy.url}/rubygems/gems/solo-app-1.0.0.gem")
     assert gem.content == httpx.get(f"{upstream.url}/rubygems/gems/solo-app-1.0.0.gem").content
     fetches = httpx.get(f"{proxy.url}/api/v1/proxy/fetches", params={"ecosystem": "rubygems"},
@@ -213,8 +227,8 @@ def test_a_new_upstream_release_costs_bundle_update_one_206(upstream, proxy, gem
     assert locked(project) == {"fresh": "1.1.0"}
     assert bundler_requests(update.stdout, "/rubygems/versions") == ["206"], update.stdout[-3000:]
     assert len(bundler_requests(update.stdout, "/rubygems/info/fresh")) == 1, update.stdout[-3000:]  # 206: its tail
-    served = re.findall(r'"GET /rubygems/(versions|info/\S+) HTTP/1.1" (\d+)', proxy.log()[logged:])
-    assert [path for path, _ in served] == ["versions", "info/fresh"] and served[0][1] == "206", served
+    served = [(path, status) for path, status in access_log(proxy, logged) if path == "/versions" or path.startswith("/info/")]
+    assert [path for path, _ in served] == ["/versions", "/info/fresh"] and served[0][1] == 206, served
 
 
 class TamperingRelay:
