@@ -51,6 +51,11 @@ def publish(server: RunningServer, gem: Path) -> None:
     assert answer.status_code == 200, answer.text
 
 
+def after_a_lifetime() -> None:
+    """Upstream's new lines reach the proxy's /versions at its next sync: at most a cache lifetime later."""
+    time.sleep(float(LIFETIME) + 0.5)
+
+
 def source(server: RunningServer) -> list[str]:
     return ["--clear-sources", "--source", f"{server.url}/rubygems/"]
 
@@ -123,6 +128,7 @@ def test_a_gem_only_upstream_installs_with_gem_and_bundler(upstream, proxy, gem_
     assert "solo-app (1.0.0)" in listed and "solo-dep (1.1.0)" in listed, listed
 
     # bundler with the proxy as its source, and as the mirror of rubygems.org
+    after_a_lifetime()
     plain = env.root / "plain"
     gemfile(plain, proxy, "solo-app")
     env.run(["bundle", "install"], cwd=plain)
@@ -145,6 +151,7 @@ def test_a_local_name_never_resolves_upstream_whatever_its_case(upstream, proxy,
         publish(upstream, gem_builder(GemSource("cased", version)))
     publish(proxy, gem_builder(GemSource("twin", "1.0.0", summary="the local twin")))
     publish(proxy, gem_builder(GemSource("Cased", "1.0.0")))
+    after_a_lifetime()
     lines = versions_lines(proxy)  # syncs upstream's /versions: late-twin's lines are merged
     assert "late-twin" in lines
     assert lines["twin"] == [line for line in lines["twin"] if "9.0.0" not in line]
@@ -204,7 +211,7 @@ def test_a_reserved_name_never_resolves_upstream(upstream, proxy, gem_builder) -
     proxy.cli("rubygems", "reserve", "Claimed")
     asked = len(upstream.log())
     assert httpx.get(f"{proxy.url}/rubygems/info/claimed").status_code == 404  # at once
-    time.sleep(float(LIFETIME) + 0.5)
+    after_a_lifetime()
     assert "claimed" not in versions_lines(proxy)  # ... its lines leave within a cache lifetime
     assert httpx.get(f"{proxy.url}/rubygems/info/claimed").status_code == 404
     assert httpx.get(f"{proxy.url}/rubygems/gems/claimed-1.0.0.gem").status_code == 404
@@ -214,6 +221,7 @@ def test_a_reserved_name_never_resolves_upstream(upstream, proxy, gem_builder) -
 def test_a_new_upstream_release_costs_bundle_update_one_206(upstream, proxy, gem_builder, tmp_path) -> None:
     require_ruby()
     publish(upstream, gem_builder(GemSource("fresh", "1.0.0")))
+    after_a_lifetime()
     env = RubyEnv(tmp_path / "bundle")
     project = env.root / "project"
     gemfile(project, proxy, "fresh")
@@ -221,7 +229,7 @@ def test_a_new_upstream_release_costs_bundle_update_one_206(upstream, proxy, gem
     assert locked(project) == {"fresh": "1.0.0"}
 
     publish(upstream, gem_builder(GemSource("fresh", "1.1.0")))
-    time.sleep(float(LIFETIME) + 0.5)
+    after_a_lifetime()
     logged = len(proxy.log())
     update = env.run(["bundle", "update", "fresh", "--verbose"], cwd=project)
     assert locked(project) == {"fresh": "1.1.0"}
@@ -270,6 +278,7 @@ def test_upstream_compacting_its_versions_compacts_the_proxy_s(upstream, proxy, 
     for version in ("1.0.0", "1.1.0"):
         publish(upstream, gem_builder(GemSource("squash", version)))
     publish(proxy, gem_builder(GemSource("squash-local", "1.0.0")))
+    after_a_lifetime()
     env = RubyEnv(tmp_path / "bundle")
     project = env.root / "project"
     gemfile(project, proxy, "squash")
@@ -278,7 +287,7 @@ def test_upstream_compacting_its_versions_compacts_the_proxy_s(upstream, proxy, 
 
     assert httpx.post(f"{upstream.url}/rubygems/rebuild_versions_list").status_code == 200
     publish(upstream, gem_builder(GemSource("squash", "1.2.0")))
-    time.sleep(float(LIFETIME) + 0.5)
+    after_a_lifetime()
     after = httpx.get(f"{proxy.url}/rubygems/versions").text
     assert after.split("\n", 1)[0] != before.split("\n", 1)[0]  # compacted: a new created_at
     info = httpx.get(f"{upstream.url}/rubygems/info/squash").content
