@@ -56,10 +56,10 @@ def start(workdir: Path, **kwargs) -> RunningServer:
     return start_server(workdir / "server", access_log=False, **kwargs)
 
 
-def restart(server: RunningServer, workers: int = 2) -> RunningServer:
-    """Stop the server and start it again on the same data and backend: every worker starts cold."""
+def restart(server: RunningServer, workers: int = 2, extra_env: dict[str, str] | None = None) -> RunningServer:
+    """Stop the server and start it again on the same data and backend (and `extra_env`): every worker starts cold."""
     server.stop()
-    return start_server(server.data_dir, workers=workers, backend=server.backend, access_log=False)
+    return start_server(server.data_dir, workers=workers, backend=server.backend, access_log=False, extra_env=extra_env)
 
 
 def in_process_client(server: RunningServer):

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from packyard.http.serve import Representation, serve
 
 from packyard_pypi import documents
 from packyard_pypi.access import require_read, stored
+from packyard_pypi.upstream import views as proxy
 from packyard_pypi.wire import Request, Send, respond_text
 
 if TYPE_CHECKING:
@@ -24,6 +27,8 @@ def _cache_control(registry: Registry, public: bool) -> tuple[bytes, bytes]:
 async def download(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:
     doc = await stored(registry, documents.file_key(project, filename))
     await require_read(registry, request, project, doc)
+    if doc is None and await proxy.download(registry, request, send, canonicalize_name(project), filename, metadata=False):
+        return
     if doc is None:
         await respond_text(send, 404, f"No file named '{filename}' in project '{project}' (unknown, or the project offers no files).")
         return
@@ -37,6 +42,8 @@ async def download(registry: Registry, request: Request, send: Send, project: st
 async def metadata(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:
     doc = await stored(registry, documents.file_key(project, filename) + ".metadata")
     await require_read(registry, request, project, doc)
+    if doc is None and await proxy.download(registry, request, send, canonicalize_name(project), filename, metadata=True):
+        return
     if doc is None:
         await respond_text(send, 404, f"No core metadata is published for '{filename}' (only wheels have it).")
         return

@@ -6,17 +6,21 @@ database in a worker thread), checks access and hands them to the core's `serve`
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import anyio.to_thread
 
-from packyard.errors import PackyardError
+from packyard.errors import NotFound, PackyardError
 from packyard.http.serve import header, serve
 from packyard.observability.request_context import note_route
+from packyard.upstream import ProxiedFile
 
 from packyard_rubygems.api import messages
 from packyard_rubygems.index.reader import IndexReader, NeedsIO
 from packyard_rubygems.api.plain_text import send_text
+
+if TYPE_CHECKING:
+    from packyard_rubygems.upstream.proxy import UpstreamGems
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -53,14 +57,17 @@ def _safe_name(part: str) -> bool:
 
 
 class ReadPaths:
-    def __init__(self, reader: IndexReader, fallback: ASGIApp):
+    def __init__(self, reader: IndexReader, fallback: ASGIApp, upstream: UpstreamGems | None = None):
         self.reader = reader
         self.fallback = fallback
+        self.upstream = upstream
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self._fall_back(scope, receive, send)
             return
+        if self.upstream is not None:  # a static front may serve /versions: sync on a schedule too
+            self.upstream.versions.start_schedule()
         path = route_path(scope)
         head = scope["method"] == "HEAD"
         if path in ("", "/"):  # RubyGems 3.3 probes it to choose the compact index; it reveals nothing
@@ -74,15 +81,12 @@ class ReadPaths:
         template, handler = found
         note_route(template)
         authorization = header(scope, b"authorization")
-
-        def find(io: bool):
-            return handler(self.reader.identify(authorization), path, io)
-
         try:
-            # anonymous and in the memo: no thread hop, no database (checking a token reads it)
-            rep = _memo_only(find) if authorization is None else MISS
-            if rep is MISS:
-                rep = await anyio.to_thread.run_sync(find, True)
+            rep = await self._find(path, handler, authorization)
+            if isinstance(rep, ProxiedFile):
+                assert self.upstream is not None
+                await self.upstream.serve_gem(scope, send, rep)
+                return
         except PackyardError as exc:
             extra = [(name.encode(), value.encode()) for name, value in exc.headers]
             await send_text(send, exc.status_code, exc.detail, extra, head=head)
@@ -94,6 +98,52 @@ class ReadPaths:
             await serve(scope, send, rep, unsatisfiable="full")
         except PackyardError as exc:  # the file's storage failed before the answer started
             await send_text(send, exc.status_code, exc.detail, [(n.encode(), v.encode()) for n, v in exc.headers], head=head)
+
+    async def _find(self, path: str, handler, authorization: str | None):
+        """The stored document; for a gem packyard does not have, the upstream's (if one is configured)."""
+        upstream = self.upstream
+        if upstream is not None:
+            if authorization is None and not self.reader.registry.settings.private:
+                warm = upstream.warm(path[1:])
+                if warm is not None:
+                    return warm
+            if path == "/versions":
+                await upstream.versions.refresh_if_due()
+
+        def find(io: bool):
+            return handler(self.reader.identify(authorization), path, io)
+
+        try:
+            # anonymous and in the memo: no thread hop, no database (checking a token reads it)
+            rep = _memo_only(find) if authorization is None else MISS
+            if rep is MISS:
+                rep = await anyio.to_thread.run_sync(find, True)
+        except NotFound:
+            if upstream is None or (proxied := await self._from_upstream(path, authorization)) is None:
+                raise
+            return proxied
+        if rep is None and upstream is not None:
+            return await self._from_upstream(path, authorization)
+        return rep
+
+    async def _from_upstream(self, path: str, authorization: str | None):
+        """The upstream's answer for a gem path packyard has nothing for (None: upstream has none,
+        or the name resolves locally)."""
+        upstream = self.upstream
+        assert upstream is not None
+        if authorization is None:
+            identity = self.reader.identify(None)
+        else:
+            identity = await anyio.to_thread.run_sync(self.reader.identify, authorization)
+        if path.startswith("/info/"):
+            return await upstream.info(identity, path[len("/info/"):])
+        if path.startswith(QUICK_PREFIX) and path.endswith(QUICK_SUFFIX):
+            name = path[len(QUICK_PREFIX):-len(QUICK_SUFFIX)]
+            return await upstream.quick_spec(identity, name) if _safe_name(name) else None
+        if path.startswith("/gems/") and path.endswith(".gem"):
+            name = path[len("/gems/"):-len(".gem")]
+            return await upstream.gem(identity, name) if _safe_name(name) else None
+        return None
 
     async def _fall_back(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         await self.fallback(scope, receive, send)

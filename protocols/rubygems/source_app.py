@@ -10,6 +10,7 @@ from packyard_rubygems import test_hooks
 from packyard_rubygems.api.routes import GemApi, plain_text_errors
 from packyard_rubygems.index.reader import IndexReader
 from packyard_rubygems.read_paths import ReadPaths
+from packyard_rubygems.upstream.proxy import UpstreamGems
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -21,4 +22,5 @@ def build_app(registry: Registry) -> ReadPaths:
         routes += test_hooks.routes(registry)
     api = Starlette(routes=routes)
     plain_text_errors(api)
-    return ReadPaths(IndexReader(registry), api)
+    upstream = registry.upstream("rubygems")
+    return ReadPaths(IndexReader(registry), api, UpstreamGems(registry, upstream) if upstream is not None else None)

@@ -15,7 +15,7 @@ from packyard import __version__
 from packyard.api.assets import install_assets
 from packyard.api.docs import install_docs
 from packyard.api.errors import install_error_handlers
-from packyard.api.routes import audit, health, metrics, overview, packages, tokens
+from packyard.api.routes import audit, health, metrics, overview, packages, proxy, tokens
 from packyard.config import Settings
 from packyard.registry import Registry
 from packyard.http.request_guard import refuse_nul_url, url_has_nul
@@ -64,7 +64,7 @@ def create_api(registry: Registry) -> FastAPI:
     install_error_handlers(api)
     install_assets(api)
     install_docs(api)
-    for router in (health.router, tokens.router, packages.router, audit.router, metrics.router, overview.router):
+    for router in (health.router, tokens.router, packages.router, audit.router, metrics.router, overview.router, proxy.router):
         api.include_router(router)
     install_web(api)
     return api

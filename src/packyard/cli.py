@@ -76,7 +76,8 @@ def _state(ctx: click.Context, data_dir: Path | None) -> CliState:
 @data_dir_option
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, workers: int, access_log: bool | None, graceful_timeout: float, data_dir: Path | None
+    ctx: click.Context, host: str, port: int, workers: int, access_log: bool | None, graceful_timeout: float, data_dir: Path | None,
+    **upstream_flags: str | None,
 ) -> None:
     """Run the server (migrations are applied first, under a lock when replicas share PostgreSQL)."""
     import uvicorn
@@ -85,10 +86,14 @@ def serve(
     from packyard.http import reason_phrase, supervisor
     from packyard.storage import open_storage
 
+    upstreams = {name.removesuffix("_upstream"): url for name, url in upstream_flags.items()}
     if access_log is not None:
         os.environ["PACKYARD_ACCESS_LOG"] = "json" if access_log else "off"  # worker processes read it
     state = _state(ctx, data_dir)
-    settings = state.settings
+    for ecosystem, url in upstreams.items():
+        if url:
+            os.environ[f"PACKYARD_{ecosystem.upper()}_UPSTREAM"] = url  # worker processes read it too
+    settings = state.settings = Settings()
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
@@ -291,12 +296,63 @@ def user_create(ctx: click.Context, name: str, password: str | None, admin: bool
     click.echo(f"created user {name}")
 
 
+def _reserved_name_commands(ecosystem: str) -> list[click.Command]:
+    """`packyard <ecosystem> reserve|unreserve|reserved`: names that never resolve upstream."""
+
+    @click.command("reserve")
+    @click.argument("name")
+    @data_dir_option
+    @click.pass_context
+    def reserve(ctx: click.Context, name: str, data_dir: Path | None) -> None:
+        """Reserve NAME: it never resolves upstream, even before its first upload here."""
+        from packyard.services import reserved_names
+
+        try:
+            row = reserved_names.reserve(_state(ctx, data_dir).registry(), ecosystem, name)
+        except PackyardError as exc:
+            _fail(exc)
+        click.echo(f"reserved {row.name} ({ecosystem})")
+
+    @click.command("unreserve")
+    @click.argument("name")
+    @data_dir_option
+    @click.pass_context
+    def unreserve(ctx: click.Context, name: str, data_dir: Path | None) -> None:
+        """Release NAME: it may resolve upstream again (unless a package here has it)."""
+        from packyard.services import reserved_names
+
+        try:
+            reserved_names.unreserve(_state(ctx, data_dir).registry(), ecosystem, name)
+        except PackyardError as exc:
+            _fail(exc)
+        click.echo(f"released {name} ({ecosystem})")
+
+    @click.command("reserved")
+    @data_dir_option
+    @click.pass_context
+    def reserved(ctx: click.Context, data_dir: Path | None) -> None:
+        """List the reserved names: name, reserved at, by whom."""
+        from packyard.services import reserved_names
+
+        for row in reserved_names.list_reserved(_state(ctx, data_dir).registry(), ecosystem):
+            click.echo(f"{row.name}\t{row.reserved_at.isoformat()}\t{row.reserved_by or '-'}")
+
+    return [reserve, unreserve, reserved]
+
+
 def _add_adapter_commands() -> None:
+    """Each adapter's own group (or an empty one) as `packyard <ecosystem>`, with the core's
+    reserved-name commands; and `packyard serve --<ecosystem>-upstream URL` per adapter."""
     for ecosystem, adapter in load_adapters().items():
-        group = adapter.cli()
-        if group is not None:
-            group.name = ecosystem
-            main.add_command(group, ecosystem)
+        group = adapter.cli() or click.Group(ecosystem, help=f"{ecosystem} commands.")
+        group.name = ecosystem
+        for command in _reserved_name_commands(ecosystem):
+            group.add_command(command)
+        main.add_command(group, ecosystem)
+        serve.params.append(click.Option(
+            [f"--{ecosystem}-upstream", f"{ecosystem}_upstream"], default=None, metavar="URL",
+            help=f"Proxy and cache {ecosystem} packages from this upstream (env PACKYARD_{ecosystem.upper()}_UPSTREAM); off by default.",
+        ))
 
 
 _add_adapter_commands()

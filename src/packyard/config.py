@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+_UPSTREAM_VARIABLE = re.compile(r"PACKYARD_([A-Z0-9]+)_UPSTREAM")
 
 
 class Settings(BaseSettings):
@@ -32,6 +37,23 @@ class Settings(BaseSettings):
         default=None, description="Where workers leave their metrics for a scrape to sum; `packyard serve` makes a fresh one at every start."
     )
     access_log: Literal["json", "off"] = Field(default="off", description="json: one JSON line per request on stdout.")
+
+    upstreams: dict[str, str] = Field(
+        default_factory=dict,
+        description="Upstream per ecosystem, from PACKYARD_<ECOSYSTEM>_UPSTREAM (e.g. PACKYARD_PYPI_UPSTREAM=https://pypi.org/simple/); "
+        "none by default (offline). Credentials go in the URL's userinfo and are sent to that host only.",
+    )
+    upstream_timeout: float = Field(default=10, gt=0, description="Longest wait (seconds) to connect to an upstream, or between two reads of its answer.")
+    upstream_cache_seconds: float = Field(default=600, ge=0, description="How long an upstream index page is served before it is revalidated (ETag).")
+
+    @model_validator(mode="after")
+    def _upstreams_from_environment(self) -> Settings:
+        """`PACKYARD_<ECOSYSTEM>_UPSTREAM` for any ecosystem: the core names none of them."""
+        for variable, value in os.environ.items():
+            match = _UPSTREAM_VARIABLE.fullmatch(variable)
+            if match and value.strip():
+                self.upstreams.setdefault(match.group(1).lower(), value.strip())
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:

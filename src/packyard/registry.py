@@ -27,6 +27,7 @@ from packyard.plugins import ProtocolAdapter, load_adapters
 from packyard.resilience.redis_guard import GuardedRedis
 from packyard.documents.serials import FileSerialBoard, JournalSerialBoard, RedisSerialBoard, SerialBoard
 from packyard.storage import BlobStorage, LocalBlobStorage, open_storage
+from packyard.upstream import Upstream
 
 # last_used_at is written at most this often per token, so reads stay read-only.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -44,6 +45,11 @@ class Registry:
         self.documents = self._document_store()
         self.adapters = load_adapters() if adapters is None else adapters
         self.scope_rules = {eco: ScopeRules(a.scope_noun, a.normalize_name) for eco, a in self.adapters.items()}
+        self.upstreams = {eco: Upstream(self, eco, url) for eco, url in settings.upstreams.items() if eco in self.adapters}
+
+    def upstream(self, ecosystem: str) -> Upstream | None:
+        """The ecosystem's upstream proxy toolkit, or None when no upstream is configured (the default)."""
+        return self.upstreams.get(ecosystem)
 
     def adapter(self, ecosystem: str) -> ProtocolAdapter:
         try:

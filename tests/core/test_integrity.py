@@ -11,7 +11,9 @@ import time
 
 import httpx
 
-from packyard.models import Document
+from sqlmodel import select
+
+from packyard.models import Document, DocumentSegment
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
@@ -92,9 +94,11 @@ def test_check_finds_stored_documents_that_differ_from_a_fresh_render(server_fac
         names = session.get(Document, ("rubygems", "names"))
         names.body = b"---\nghost\n"
         session.add(names)
-        versions = session.get(Document, ("rubygems", "versions"))
-        versions.body = versions.body.replace(b"checked-gem -1.1 ", b"checked-gem -1.1 0")[:-2] + b"\n"  # a wrong MD5
-        session.add(versions)
+        # the yank's line is a segment appended to /versions (docs/architecture.md, "Append-only documents")
+        segments = session.exec(select(DocumentSegment).where(DocumentSegment.key == "versions")).all()
+        yank = next(s for s in segments if b"checked-gem -1.1 " in s.body)
+        yank.body = yank.body.replace(b"checked-gem -1.1 ", b"checked-gem -1.1 0")[:-2] + b"\n"  # a wrong MD5
+        session.add(yank)
     result = server.cli("check", check=False)
     assert result.returncode == 1
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]

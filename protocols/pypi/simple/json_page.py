@@ -40,8 +40,10 @@ def _file(link: FileLink) -> dict:
         {"sha256": link.core_metadata_sha256} if link.core_metadata_sha256 else False
     )
     data["yanked"] = (link.yanked_reason or True) if link.yanked else False
-    data["size"] = link.size
-    data["upload-time"] = format_upload_time(link.upload_time)
+    if link.size is not None:
+        data["size"] = link.size
+    if link.upload_time is not None:
+        data["upload-time"] = format_upload_time(link.upload_time)
     return data
 
 

@@ -32,8 +32,8 @@ class FileLink:
     filename: str
     url: str  # relative to the project page, without the hash fragment
     sha256: str
-    size: int
-    upload_time: datetime
+    size: int | None  # None only for a proxied upstream file whose index gave none
+    upload_time: datetime | None  # likewise
     requires_python: str | None = None
     yanked: bool = False
     yanked_reason: str | None = None

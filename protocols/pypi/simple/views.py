@@ -16,6 +16,7 @@ from packyard.http.serve import Representation, serve, strong_etag
 
 from packyard_pypi import documents
 from packyard_pypi.access import identify, require_read, stored
+from packyard_pypi.upstream import views as proxy
 from packyard_pypi.simple.negotiation import CONTENT_TYPE_HEADER, JSON_V1, NotAcceptable, select_media_type
 from packyard_pypi.wire import Request, Send, redirect, respond_text
 
@@ -89,6 +90,8 @@ async def project(registry: Registry, request: Request, send: Send, name: str, s
     html_key, json_key = documents.page_keys(normalized)
     doc: StoredDocument | None = await stored(registry, json_key if media_type == JSON_V1 else html_key)
     await require_read(registry, request, normalized, doc)
+    if doc is None and await proxy.project(registry, request, send, normalized, media_type):
+        return
     if doc is None:
         await respond_text(send, 404, f"No project named '{name}' on this index.")
         return

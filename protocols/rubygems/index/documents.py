@@ -7,7 +7,9 @@ Keys are the URL paths below `/rubygems/` (so the store's files are laid out as 
 - `specs.4.8.gz`, `latest_specs.4.8.gz`, `prerelease_specs.4.8.gz`: the public Marshal indexes;
 - `quick/Marshal.4.8/<full_name>.gemspec.rz`: each indexed file's quick gemspec (also under the
   spelling of its gemspec's original platform, which old gems use);
-- `gems/<full_name>.gem`: each indexed file, as a blob document.
+- `gems/<full_name>.gem`: each indexed file, as a blob document (and each `.gem` fetched from
+  the upstream, when one is configured);
+- `upstream/versions-position` (internal): how far upstream's `/versions` has been read.
 
 Every one is written inside the serialized write transaction of the change that alters it.
 ETags are the quoted MD5 of the body (bundler 2.3 checks exactly that; `.gem` files: their MD5).
@@ -29,6 +31,7 @@ OCTET_STREAM = "application/octet-stream"
 VERSIONS = "versions"
 NAMES = "names"
 SPECS_FILES = {"specs": "specs.4.8.gz", "latest_specs": "latest_specs.4.8.gz", "prerelease_specs": "prerelease_specs.4.8.gz"}
+UPSTREAM_VERSIONS_POSITION = "upstream/versions-position"
 QUICK_PREFIX = "quick/Marshal.4.8/"
 QUICK_SUFFIX = ".gemspec.rz"
 
@@ -49,9 +52,10 @@ def gem_key(full_name: str) -> str:
     return f"gems/{full_name}.gem"
 
 
-def put_compact_index(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime, public: bool = True) -> None:
+def put_compact_index(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime,
+                      public: bool = True, appendable: bool = False) -> None:
     store.put(session, ECOSYSTEM, key, body, serial=serial, now=now, etag=compact_index.etag(body),
-              media_type=COMPACT_INDEX_TYPE, public=public)
+              media_type=COMPACT_INDEX_TYPE, public=public, appendable=appendable)
 
 
 def put_binary(store: DocumentStore, session: Session, key: str, body: bytes, *, serial: int, now: datetime, public: bool = True) -> None:

@@ -5,7 +5,9 @@ default, a file read) answers without leaving it; otherwise the store raises Nee
 caller repeats it in a worker thread with `io=True`.
 
 Every lookup is O(1) in the size of the registry and never renders: documents are rendered when
-a change alters them (`index_writer`). The visibility of a gem travels with its documents, so
+a change alters them (`index_writer`). The one exception: the specs files and `/names` are
+rendered in the background after a change, and the first reader of one that a change has marked
+stale renders it (O(gems), once per change), so it lists every acknowledged push. The visibility of a gem travels with its documents, so
 anonymous reads of public gems need no database at all. Only readers of private gems get bodies
 built per request, and those cost O(their private gems).
 """
@@ -111,8 +113,12 @@ class IndexReader:
             names = private_names(session, ECOSYSTEM, self.registry.readable_packages(identity))
         return [n for n in names if identity.allows(ECOSYSTEM, n, "read")]
 
+    def _aggregate(self, key: str, io: bool) -> StoredDocument | None:
+        """A public listing rendered after the changes (`legacy_specs.AGGREGATES`): up to date."""
+        return self.store.get_aggregate(ECOSYSTEM, key, legacy_specs.AGGREGATES[key], io)
+
     def _shared(self, key: str, io: bool, empty: bytes) -> Representation:
-        doc = self._document(key, io)
+        doc = self._aggregate(key, io) if key in legacy_specs.AGGREGATES else self._document(key, io)
         if doc is None:  # nothing written yet: the empty listing, never stored
             return compact_body(empty, private=self.registry.restricted())
         return self._representation(key, doc)
@@ -157,7 +163,7 @@ class IndexReader:
             with self.registry.db.read() as session:
                 body = legacy_specs.render_specs(session, kind, private)
             return Representation(compact_index.etag(body), documents.OCTET_STREAM, body, headers=(PRIVATE_CACHE,))
-        doc = self._document(documents.specs_key(kind), io)
+        doc = self._aggregate(documents.specs_key(kind), io)
         if doc is None:
             body = legacy_specs.empty_specs()
             return Representation(compact_index.etag(body), documents.OCTET_STREAM, body,

@@ -4,8 +4,10 @@ For a push, yank or unyank of gem G (serialized per ecosystem by the core):
 1. re-render `/info/G` from G's indexed files, in push order;
 2. put (push, unyank) or remove (yank) the changed files' `.gem` and quick gemspec documents;
 3. append `G [-]VER[-PLAT] MD5(/info/G)` to `/versions` (public gems only);
-4. re-render the Marshal `specs` indexes the change can affect, and `/names` when G enters or
-   leaves it (public gems only) — right after the commit, out of the write lock: each costs O(gems).
+4. mark stale the Marshal `specs` indexes the change can affect, and `/names` when G enters or
+   leaves it (public gems only): each costs O(gems) to render, so a background thread renders it
+   after the commit and the push does not wait (readers render a stale one first, see `legacy_specs`).
+Steps 1-3 cost O(G's files), whatever the number of gems (`/versions` grows by one segment row).
 Visibility changes re-store G's documents with the new visibility and add the gem's full line to
 `/versions` (private -> public) or compact `/versions` without it (public -> private). When the
 `/versions` base is older than a month it is compacted after the change, as rubygems.org does
@@ -14,6 +16,7 @@ monthly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,8 +29,9 @@ from packyard.services.journal import record_ecosystem_event
 from packyard.services.packages import list_artifacts, list_packages
 
 from packyard_rubygems.index import documents, legacy_specs, versions_index
+from packyard_rubygems.upstream import local_names
+from packyard_rubygems.upstream.fetched import fetched_files, store_fetched_gems
 from packyard_rubygems.index.compact_index_lines import info_body, number_and_platform
-from packyard_rubygems.formats.gem_version import GemVersion
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
@@ -65,9 +69,14 @@ def apply_change(session: Session, change: Change) -> None:
                 versions_index.append(store, session, serial, line, now)
 
     kinds, names_changed = _public_listings_touched(change, len(indexed))
-    legacy_specs.defer_public_indexes(store, session, kinds, names_changed)
-    if rebuild or _base_is_stale(store, session, now):
-        versions_index.rebuild(store, session, serial, now)
+    if change.action == ChangeAction.PUBLISH and len(change.artifacts) == len(artifacts):
+        dropped_files, dropped_lines = _first_local_push(change.registry, store, session, package.name, serial)
+        if dropped_files:
+            kinds = set(documents.SPECS_FILES)  # they listed the upstream files
+        rebuild = rebuild or dropped_lines
+    legacy_specs.refresh_public_indexes(store, session, kinds, names_changed, serial=serial, now=now)
+    if rebuild or _base_is_stale(session, now):
+        versions_index.rebuild(store, session, serial, now, local=upstream_local(change.registry, session))
 
 
 def store_gem(store: DocumentStore, session: Session, package: Package, artifacts: list[Artifact], changed: list[Artifact],
@@ -93,6 +102,24 @@ def store_gem(store: DocumentStore, session: Session, package: Package, artifact
     return body
 
 
+def upstream_local(registry: Registry, session: Session) -> Callable[[str], bool] | None:
+    """With an upstream configured: which names resolve locally (a compaction keeps the others'
+    upstream lines); None without one (a compaction then drops every upstream line)."""
+    return local_names.matcher(session) if registry.upstream(ECOSYSTEM) is not None else None
+
+
+def _first_local_push(registry: Registry, store: DocumentStore, session: Session, name: str, serial: int) -> tuple[bool, bool]:
+    """A name just became local: upstream's `.gem` documents for it go (local wins, whatever the
+    case). Says whether there were any, and whether `/versions` holds upstream lines for the name
+    (a compaction must drop them)."""
+    if registry.upstream(ECOSYSTEM) is None:
+        return False, False
+    fetched = fetched_files(session, name)
+    for filename in fetched:
+        store.remove(session, ECOSYSTEM, documents.gem_key(filename[: -len(".gem")]), serial=serial)
+    return bool(fetched), versions_index.mentions(versions_index.current(store, session) or b"", name)
+
+
 def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str], bool]:
     """Which specs files and whether `/names` can differ after `change` (each is O(gems) to render)."""
     if change.action == ChangeAction.SETTINGS:
@@ -100,17 +127,15 @@ def _public_listings_touched(change: Change, indexed_now: int) -> tuple[set[str]
         return (set(documents.SPECS_FILES), True) if touched else (set(), False)
     if change.package.is_private or change.action not in _INDEXED:
         return set(), False
-    prerelease = {GemVersion((a.meta or {}).get("version", "0")).is_prerelease for a in change.artifacts}
-    kinds = ({"prerelease_specs"} if True in prerelease else set()) | (
-        {"specs", "latest_specs"} if False in prerelease else set())
+    kinds = legacy_specs.kinds_for([(a.meta or {}).get("version", "0") for a in change.artifacts])
     delta = -len(change.artifacts) if change.action == ChangeAction.YANK else len(change.artifacts)
     listed_before, listed_now = indexed_now - delta > 0, indexed_now > 0
     return kinds, listed_before != listed_now
 
 
-def _base_is_stale(store: DocumentStore, session: Session, now: datetime) -> bool:
-    body = versions_index.current(store, session)
-    return body is not None and now - versions_index.created_at(body) > REBUILD_AFTER
+def _base_is_stale(session: Session, now: datetime) -> bool:
+    created = versions_index.base_created_at(session)
+    return created is not None and now - created > REBUILD_AFTER
 
 
 def rebuild_versions(registry: Registry) -> bytes:
@@ -141,9 +166,10 @@ def render_all(registry: Registry) -> None:
                     own = artifact.filename[: -len(".gem")]
                     keep.add(documents.gem_key(own))
                     keep.update(documents.quick_key(n) for n in legacy_specs.quick_names(artifact))
+        keep.update(store_fetched_gems(store, session, serial, now))
         legacy_specs.store_public_indexes(store, session, serial, now)
-        keep.update([documents.NAMES, documents.VERSIONS, *documents.SPECS_FILES.values()])
-        versions_index.rebuild(store, session, serial, now)
+        keep.update([documents.NAMES, documents.VERSIONS, *documents.SPECS_FILES.values(), documents.UPSTREAM_VERSIONS_POSITION])
+        versions_index.rebuild(store, session, serial, now, local=upstream_local(registry, session))
         for key in store.keys_in(session, ECOSYSTEM):
             if key not in keep:
                 store.remove(session, ECOSYSTEM, key, serial=serial)

@@ -3,13 +3,19 @@
 - `<data_dir>/documents/<ecosystem>/<key>`: the store's copy of every document (public or not),
   a JSON header line then the body; a removal leaves a tombstone, so a late write-through of an
   older serial never brings a document back. A reader validates its memo with one `stat`.
+  An append-only document, once appended to, keeps its body in a sibling `.packyard-body-<name>-<n>`
+  that only grows (appended and fsynced first), and its copy is the header alone, naming that file
+  and the body's length (replaced atomically after): an append writes O(its bytes), and a reader
+  reads exactly the length its header names, so it never sees a partial append.
 - `<data_dir>/public/<ecosystem>/<key>` and `<data_dir>/public-etags/<ecosystem>/<key>.etag`: the
   public documents of a public registry laid out by URL for a static front server (nginx), with
   the exact ETag header value beside each; `blob` documents become relative symlinks to the blob
   file (local blob storage only). Nothing private is ever written there.
 
 Every file is replaced atomically (temp file, fsync, `os.replace`); a document's body is written
-before its `.etag` and removed before it. Writers of one ecosystem take an `flock`, and a copy is
+before its `.etag` and removed before it. The exception: an append-only document's public file
+grows in place by the appended bytes (fsynced before its new `.etag`), when its `.etag` says it
+holds the document just before the append, as a static front serves Range requests from it. Writers of one ecosystem take an `flock`, and a copy is
 only replaced by a newer serial.
 """
 
@@ -22,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from packyard.documents.stored import BLOB, DOCUMENT, TEMP_PREFIX, StoredDocument
+from packyard.documents.stored import BLOB, BODY_PREFIX, DOCUMENT, TEMP_PREFIX, StoredDocument
 
 Stamp = tuple[int, int, int]
 BlobPath = Callable[[str], Path]
@@ -81,20 +87,62 @@ class DocumentFiles:
 
     def read(self, ecosystem: str, key: str) -> tuple[Stamp, StoredDocument] | None:
         """The copy and the stamp it was read at (stat of the open file, so the two agree)."""
-        try:
-            with open(self._copy(ecosystem, key), "rb") as handle:
-                st = os.fstat(handle.fileno())
-                raw = handle.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size), StoredDocument.decode(raw)
+        path = self._copy(ecosystem, key)
+        for _attempt in range(5):
+            try:
+                with open(path, "rb") as handle:
+                    st = os.fstat(handle.fileno())
+                    raw = handle.read()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return None
+            meta, body = StoredDocument.split(raw)
+            if "body_file" in meta:
+                try:
+                    with open(path.parent / meta["body_file"], "rb") as handle:
+                        body = handle.read(meta["length"])
+                except FileNotFoundError:
+                    continue  # replaced by a rewrite meanwhile: read the new header
+                if len(body) != meta["length"]:
+                    continue
+            return (st.st_ino, st.st_mtime_ns, st.st_size), StoredDocument.from_parts(meta, body)
+        return None
 
-    def _serial_of_copy(self, path: Path) -> int | None:
+    def _header_of_copy(self, path: Path) -> dict | None:
         try:
             with open(path, "rb") as handle:
-                return StoredDocument.decode(handle.readline()).serial
+                return StoredDocument.split(handle.readline())[0]
         except (FileNotFoundError, NotADirectoryError, ValueError, KeyError):
             return None
+
+    def _drop_body_file(self, path: Path, meta: dict | None, keep: str | None = None) -> None:
+        if meta is not None and meta.get("body_file") and meta["body_file"] != keep:
+            unlink(path.parent / meta["body_file"])
+
+    def _grow_copy(self, path: Path, doc: StoredDocument, etag_before: str, piece: bytes) -> bool:
+        """Append `piece` to the copy's body file when the copy holds the document just before
+        (a copy still in one file is split first: once, O(body)); False otherwise."""
+        meta = self._header_of_copy(path)
+        if meta is None or meta.get("etag") != etag_before or meta.get("kind") != doc.kind:
+            return False
+        length = len(doc.body) - len(piece)
+        if "body_file" in meta:
+            body_path = path.parent / meta["body_file"]
+            if meta["length"] != length:
+                return False
+            try:
+                with open(body_path, "r+b") as handle:
+                    handle.truncate(length)  # bytes a crash left after the last header
+                    handle.seek(length)
+                    handle.write(piece)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except FileNotFoundError:
+                return False
+        else:
+            body_path = path.parent / f"{BODY_PREFIX}{path.name}-{doc.serial}"
+            write_atomic(body_path, doc.body)
+        write_atomic(path, doc.encode_header(body_file=body_path.name, length=len(doc.body)))
+        return True
 
     @contextmanager
     def locked(self, ecosystem: str) -> Iterator[None]:
@@ -105,22 +153,50 @@ class DocumentFiles:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def write(self, ecosystem: str, key: str, doc: StoredDocument, *, materialize: bool, lazy: bool = False) -> bool:
+    def write(self, ecosystem: str, key: str, doc: StoredDocument, *, materialize: bool, lazy: bool = False,
+              grow: tuple[str, bytes] | None = None) -> bool:
         """Write the copy (a tombstone for a removal) unless a newer serial is there already, and
         put the public file in step; False when a newer copy won. Call inside `locked(ecosystem)`.
-        `lazy` (start-up sync): leave files that already say the same."""
+        `lazy` (start-up sync): leave files that already say the same. `grow` (ETag before, bytes
+        appended): `doc` is an append to a document, so its public file may grow in place."""
         path = self._copy(ecosystem, key)
-        current = self._serial_of_copy(path)
+        previous = self._header_of_copy(path)
+        current = None if previous is None else previous.get("serial")
         if current is not None and current > doc.serial:
             return False
-        if current != doc.serial or not lazy:
+        if grow is not None and current != doc.serial and self._grow_copy(path, doc, *grow):
+            pass
+        elif current != doc.serial or not lazy:
             write_atomic(path, doc.encode())
+            self._drop_body_file(path, previous)
+        if materialize and grow is not None and self._grow_public(ecosystem, key, doc, *grow):
+            return True
         self.materialize(ecosystem, key, doc if materialize else None, lazy=lazy)
+        return True
+
+    def _grow_public(self, ecosystem: str, key: str, doc: StoredDocument, etag_before: str, piece: bytes) -> bool:
+        """Append `piece` to the public file when it holds exactly the body before it; False otherwise."""
+        body_path, etag_path = self.public_path(ecosystem, key), self.etag_path(ecosystem, key)
+        if doc.kind != DOCUMENT or _reads(etag_path) != etag_before.encode("ascii"):
+            return False
+        try:
+            with open(body_path, "r+b") as handle:
+                if os.fstat(handle.fileno()).st_size != len(doc.body) - len(piece):
+                    return False
+                handle.seek(0, os.SEEK_END)
+                handle.write(piece)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except FileNotFoundError:
+            return False
+        write_atomic(etag_path, doc.etag.encode("ascii"))
         return True
 
     def discard(self, ecosystem: str, key: str) -> None:
         """Forget a copy that has no row (start-up sync); readers then ask the database."""
-        unlink(self._copy(ecosystem, key))
+        path = self._copy(ecosystem, key)
+        self._drop_body_file(path, self._header_of_copy(path))
+        unlink(path)
         self.materialize(ecosystem, key, None)
 
     def copy_keys(self, ecosystem: str) -> Iterator[str]:
@@ -181,6 +257,6 @@ def _relative_files(root: Path) -> Iterator[str]:
         return
     for directory, _dirs, names in os.walk(root):
         for name in names:
-            if name.startswith(TEMP_PREFIX):
+            if name.startswith((TEMP_PREFIX, BODY_PREFIX)):
                 continue
             yield os.path.relpath(os.path.join(directory, name), root)

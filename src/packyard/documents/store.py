@@ -18,20 +18,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from packyard.db import after_commit
-from packyard.models import Document, JournalEntry
+from packyard.models import Document, DocumentSegment, JournalEntry
 
 from packyard.documents import rows
+from packyard.documents.background import BackgroundRenders
 from packyard.documents.files import DocumentFiles
 from packyard.documents.memo import Memo
 from packyard.documents.redis_copies import RedisDocuments, RedisUnavailable
+from packyard.documents.resumable_md5 import ResumableMD5
 from packyard.documents.stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
 
 if TYPE_CHECKING:
@@ -42,9 +45,26 @@ log = logging.getLogger("packyard.documents")
 
 _PENDING = "packyard.documents.pending"
 _DEFERRED = "packyard.documents.deferred"
+_LATER = "packyard.documents.later"
 # An aggregate's render: (a read session, the serial it renders at) -> (body, etag, media type).
 AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
 MEMO_ENTRIES = 65536
+STALE_PREFIX = "stale/"  # `stale/<key>`: an internal marker, the serial of the last change an aggregate misses
+
+
+def stale_key(key: str) -> str:
+    return STALE_PREFIX + key
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An append waiting for its write-through: a copy that holds the document at `after_serial`
+    (ETag `after_etag`) becomes `doc` by appending `piece`; any other copy is rewritten whole."""
+
+    after_serial: int
+    after_etag: str
+    piece: bytes
+    doc: StoredDocument  # the whole document's ETag, serial and headers; its body is filled in by `resolve`
 
 
 class NeedsIO(Exception):
@@ -68,11 +88,17 @@ class DocumentStore:
         self._healthy_serial: dict[str, int] = {}
         self._repair_lock = threading.Lock()
         self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
+        self.background: BackgroundRenders[tuple[str, str], AggregateRender] = BackgroundRenders(
+            lambda item, render: self.render_aggregate(item[0], item[1], render))
+        self._aggregate_locks: dict[tuple[str, str], threading.Lock] = {}
 
     # -- write side (inside the write transaction) -----------------------------------------------
 
     def put(self, session: Session, ecosystem: str, key: str, body: bytes, *, serial: int, now: datetime,
-            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False) -> None:
+            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False, appendable: bool = False) -> None:
+        """Write the whole document. `appendable`: a base that `append` will grow (its ETag must be
+        the quoted MD5 of the body); its earlier segments go, and its MD5 state is kept (O(body),
+        in Python: a rewrite of an append-only document is rare, a compaction)."""
         assert kind in (DOCUMENT, TEMPLATE, INTERNAL, BLOB) and safe_key(key), key
         row = session.get(Document, (ecosystem, key))
         if row is None:
@@ -80,7 +106,45 @@ class DocumentStore:
         row.body, row.etag, row.media_type, row.kind, row.public, row.serial, row.updated_at = (
             body, etag, media_type, kind, public, serial, now)
         session.add(row)
+        if appendable:
+            session.flush()
+            session.exec(delete(DocumentSegment).where(DocumentSegment.ecosystem == ecosystem, DocumentSegment.key == key))
+            session.add(DocumentSegment(ecosystem=ecosystem, key=key, serial=serial, body=b"", etag=etag,
+                                        md5_state=ResumableMD5().update(body).state()))
         self._pending(session)[(ecosystem, key)] = rows.to_stored(row)
+
+    def append(self, session: Session, ecosystem: str, key: str, piece: bytes, *, serial: int) -> StoredDocument:
+        """Grow an append-only document (written by `put(..., appendable=True)`) by `piece`: one
+        new segment row, O(len(piece)); its ETag (the quoted MD5 of the whole) comes from the MD5
+        state kept with the last segment. Returns the document without its body."""
+        base = session.exec(select(Document.serial, Document.etag, Document.media_type, Document.kind, Document.public)
+                            .where(Document.ecosystem == ecosystem, Document.key == key)).first()
+        if base is None:
+            raise KeyError(f"{ecosystem}/{key} has no base to append to")
+        base_serial, base_etag, media_type, kind, public = base
+        last = rows.last_segment(session, ecosystem, key)
+        if last is None:  # a base written before segments existed: its MD5 state, once
+            state = ResumableMD5().update(session.get(Document, (ecosystem, key)).body).state()
+            after_serial, after_etag = base_serial, base_etag
+        else:
+            state, after_serial, after_etag = last.md5_state, max(base_serial, last.serial), last.etag
+        md5 = ResumableMD5(state).update(piece)
+        etag = f'"{md5.hexdigest()}"'
+        if last is not None and last.serial == serial:  # a second append in the same change
+            last.body, last.etag, last.md5_state = last.body + piece, etag, md5.state()
+            session.add(last)
+        else:
+            session.add(DocumentSegment(ecosystem=ecosystem, key=key, serial=serial, body=piece, etag=etag, md5_state=md5.state()))
+        doc = StoredDocument(b"", etag, media_type, kind, public, serial)
+        pending = self._pending(session)
+        earlier = pending.get((ecosystem, key))
+        if isinstance(earlier, StoredDocument):  # written whole earlier in this change
+            pending[(ecosystem, key)] = replace(doc, body=earlier.body + piece)
+        elif isinstance(earlier, Appended):
+            pending[(ecosystem, key)] = Appended(earlier.after_serial, earlier.after_etag, earlier.piece + piece, doc)
+        else:
+            pending[(ecosystem, key)] = Appended(after_serial, after_etag, piece, doc)
+        return doc
 
     def put_blob(self, session: Session, ecosystem: str, key: str, sha256: str, size: int, *, serial: int, now: datetime,
                  etag: str, media_type: str, public: bool) -> None:
@@ -119,6 +183,51 @@ class DocumentStore:
             after_commit(session, lambda: self._render_deferred(session.info.pop(_DEFERRED, {})))
         deferred[(ecosystem, key)] = render
 
+    def refresh_later(self, session: Session, ecosystem: str, key: str, render: AggregateRender, *, serial: int,
+                      now: datetime) -> None:
+        """Like `defer`, but the change does not wait for the render: it marks the aggregate stale
+        at its serial (one small row, `stale/<key>`, in the transaction) and a background thread
+        renders it after the commit. Readers use `get_aggregate`, which renders a stale aggregate
+        before answering, so a client that saw its change acknowledged still sees it listed, and
+        every reader gets a whole document (the old one or the new one), never a partial one."""
+        self.put(session, ecosystem, stale_key(key), b"", serial=serial, now=now, kind=INTERNAL)
+        later = session.info.get(_LATER)
+        if later is None:
+            later = session.info[_LATER] = {}
+            after_commit(session, lambda: self.background.submit(session.info.pop(_LATER, {})))
+        later[(ecosystem, key)] = render
+
+    def get_aggregate(self, ecosystem: str, key: str, render: AggregateRender, io: bool = True) -> StoredDocument | None:
+        """An aggregate that `refresh_later` keeps: when a change it misses is marked, render it
+        first (at most one render per aggregate at a time in this process). With the database
+        away the stored (older) aggregate is served."""
+        doc = self.get(ecosystem, key, io)
+        try:
+            marker = self.get(ecosystem, stale_key(key), io)
+        except NeedsIO:
+            raise
+        except Exception:  # the database is away (no copy of the marker to tell): serve what is stored
+            log.warning("could not learn whether %s/%s is stale; serving the stored one", ecosystem, key, exc_info=True)
+            return doc
+        if marker is None or (doc is not None and doc.serial >= marker.serial):
+            return doc
+        if not io:
+            raise NeedsIO()
+        lock = self._aggregate_locks.setdefault((ecosystem, key), threading.Lock())
+        try:
+            with lock:
+                self.render_aggregate(ecosystem, key, render)
+            with self.db.read() as session:  # the copies and this process's memo may lag behind
+                fresh = rows.read(session, ecosystem, key)
+        except Exception:
+            log.warning("could not bring %s/%s up to date; serving the stored one", ecosystem, key, exc_info=True)
+            return doc
+        if fresh is not None and self.redis is not None:
+            serial = self.serials.current(ecosystem)
+            self.memo.put((ecosystem, key), serial, fresh)
+            self.memo.put((ecosystem, stale_key(key)), serial, StoredDocument.tombstone(fresh.serial))
+        return fresh
+
     def _render_deferred(self, deferred: dict[tuple[str, str], AggregateRender]) -> None:
         for (ecosystem, key), render in sorted(deferred.items(), key=lambda item: item[0]):
             try:
@@ -127,19 +236,26 @@ class DocumentStore:
                 log.exception("could not render %s/%s after the commit", ecosystem, key)
 
     def render_aggregate(self, ecosystem: str, key: str, render: AggregateRender, *, now: datetime | None = None) -> bool:
-        """Render and store one aggregate now (see `defer`); False when it was already current."""
+        """Render and store one aggregate now (see `defer`), and clear its stale marker (see
+        `refresh_later`) when the render covers it; False when it was already current."""
+        marker = stale_key(key)
         with self.db.read() as session:
             serial = int(session.exec(select(func.max(JournalEntry.id)).where(JournalEntry.ecosystem == ecosystem)).one() or 0)
-            stored = session.get(Document, (ecosystem, key))
-            if stored is not None and stored.serial >= serial:
+            stored, stale = _serial_of(session, ecosystem, key), _serial_of(session, ecosystem, marker)
+            current = stored is not None and stored >= serial
+            if current and stale is None:
                 return False
-            body, etag, media_type = render(session, serial)
-        with self.db.write(lock=ecosystem) as session:  # a short transaction: one row
-            row = session.get(Document, (ecosystem, key))
-            if row is not None and row.serial >= serial:
-                return False
-            self.put(session, ecosystem, key, body, serial=serial, now=now or _utcnow(), etag=etag, media_type=media_type, public=True)
-        return True
+            rendered = None if current else render(session, serial)
+        with self.db.write(lock=ecosystem) as session:  # a short transaction: one or two rows
+            stored = _serial_of(session, ecosystem, key)
+            if rendered is not None and (stored is None or stored < serial):
+                body, etag, media_type = rendered
+                self.put(session, ecosystem, key, body, serial=serial, now=now or _utcnow(), etag=etag, media_type=media_type,
+                         public=True)
+            stale = _serial_of(session, ecosystem, marker)
+            if stale is not None and stale <= serial:
+                self.remove(session, ecosystem, marker, serial=serial)
+        return rendered is not None
 
     def _pending(self, session: Session) -> dict[tuple[str, str], StoredDocument]:
         pending = session.info.get(_PENDING)
@@ -153,21 +269,62 @@ class DocumentStore:
     def materializable(self, doc: StoredDocument) -> bool:
         return doc.public and not self.private_registry and doc.kind in (DOCUMENT, BLOB)
 
-    def write_through(self, pending: dict[tuple[str, str], StoredDocument]) -> None:
-        """Copies never fail a committed change: a copy that could not be written is refilled from
-        the database by the next read that misses it, or by the start-up sync."""
+    def resolve(self, ecosystem: str, key: str, appended: Appended) -> StoredDocument | None:
+        """The whole document after an append: a copy at the serial before it plus the piece, or
+        (a copy lagging behind, or ahead: another process wrote meanwhile) the rows assembled."""
+        before = None
         if self.files is not None:
-            for ecosystem in sorted({eco for eco, _ in pending}):
+            found = self.files.read(ecosystem, key)
+            before = found[1] if found is not None else None
+        elif self.redis is not None:
+            try:
+                before = self.redis.read(ecosystem, key)
+            except RedisUnavailable:
+                before = None
+        if before is not None and before.serial == appended.after_serial and before.etag == appended.after_etag:
+            return replace(appended.doc, body=before.body + appended.piece)
+        with self.db.read() as session:
+            return rows.read(session, ecosystem, key)  # None: removed meanwhile (its tombstone is on the way)
+
+    def write_through(self, pending: dict[tuple[str, str], StoredDocument | Appended]) -> None:
+        """Copies never fail a committed change: a copy that could not be written is refilled from
+        the database by the next read that misses it, or by the start-up sync. An append grows the
+        public file for nginx in place when it holds the document just before the append."""
+        appends = {item: entry for item, entry in pending.items() if isinstance(entry, Appended)}
+        whole = {item: entry for item, entry in pending.items() if not isinstance(entry, Appended)}
+        for (eco, key), entry in appends.items():
+            try:
+                doc = self.resolve(eco, key, entry)
+            except Exception:  # the database is away: the copy is refilled from the rows later
+                log.exception("could not assemble %s/%s for its copies", eco, key)
+                continue
+            if doc is not None:
+                whole[(eco, key)] = doc
+        if self.files is not None:
+            for ecosystem in sorted({eco for eco, _ in whole}):
                 try:
                     with self.files.locked(ecosystem):
-                        for (eco, key), doc in pending.items():
-                            if eco == ecosystem:
-                                self.files.write(eco, key, doc, materialize=self.materializable(doc))
+                        for (eco, key), doc in whole.items():
+                            if eco != ecosystem:
+                                continue
+                            entry = appends.get((eco, key))
+                            grow = (entry.after_etag, entry.piece) if entry is not None and doc.serial == entry.doc.serial else None
+                            written = self.files.write(eco, key, doc, materialize=self.materializable(doc), grow=grow)
+                            if written and key.startswith(STALE_PREFIX) and not doc.absent:
+                                self._withdraw_public(eco, key[len(STALE_PREFIX):], doc.serial)
                 except OSError:
                     log.exception("could not write documents of %s through to files", ecosystem)
         if self.redis is not None:
-            self._redis_backlog.update(pending)
+            self._redis_backlog.update(whole)
             self._flush_redis_backlog()
+
+    def _withdraw_public(self, ecosystem: str, key: str, stale_serial: int) -> None:
+        """A static front must not serve an aggregate a change has made stale: without its public
+        file it asks the app, which renders it first (`get_aggregate`)."""
+        assert self.files is not None
+        found = self.files.read(ecosystem, key)
+        if found is None or found[1].serial < stale_serial:
+            self.files.materialize(ecosystem, key, None)
 
     def _repair_redis(self) -> None:
         """Redis is back after an outage: documents that changed meanwhile (in any process; their
@@ -289,6 +446,10 @@ class DocumentStore:
             return hit
         body = doc.fill_base(base)
         return self.filled_memo.put(key, doc.etag, (body, strong_etag(body)))
+
+
+def _serial_of(session: Session, ecosystem: str, key: str) -> int | None:
+    return session.exec(select(Document.serial).where(Document.ecosystem == ecosystem, Document.key == key)).first()
 
 
 def _utcnow() -> datetime:

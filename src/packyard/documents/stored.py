@@ -46,10 +46,22 @@ class StoredDocument:
         header = {"etag": self.etag, "media_type": self.media_type, "kind": self.kind, "public": self.public, "serial": self.serial}
         return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.body
 
+    def encode_header(self, **extra: object) -> bytes:
+        """The header line alone, with `extra` fields (a file copy whose body lives in another file)."""
+        header = {"etag": self.etag, "media_type": self.media_type, "kind": self.kind, "public": self.public, "serial": self.serial, **extra}
+        return json.dumps(header, separators=(",", ":")).encode() + b"\n"
+
     @classmethod
     def decode(cls, raw: bytes) -> StoredDocument:
+        return cls.from_parts(*cls.split(raw))
+
+    @staticmethod
+    def split(raw: bytes) -> tuple[dict, bytes]:
         header, _, body = raw.partition(b"\n")
-        meta = json.loads(header)
+        return json.loads(header), body
+
+    @classmethod
+    def from_parts(cls, meta: dict, body: bytes) -> StoredDocument:
         return cls(body, meta["etag"], meta["media_type"], meta["kind"], meta["public"], meta["serial"])
 
     @classmethod
@@ -58,6 +70,7 @@ class StoredDocument:
 
 
 TEMP_PREFIX: Final = ".packyard-tmp-"  # files being written; never a key
+BODY_PREFIX: Final = ".packyard-body-"  # the growing body of an append-only document's file copy; never a key
 
 
 def safe_key(key: str) -> bool:
@@ -65,4 +78,4 @@ def safe_key(key: str) -> bool:
     gem may be named `.foo`, so a leading dot is fine)."""
     if not key or key.startswith("/") or "\x00" in key or "\\" in key or len(key) > 1000:
         return False
-    return all(part not in ("", ".", "..") and not part.startswith(TEMP_PREFIX) for part in key.split("/"))
+    return all(part not in ("", ".", "..") and not part.startswith((TEMP_PREFIX, BODY_PREFIX)) for part in key.split("/"))

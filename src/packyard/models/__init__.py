@@ -2,11 +2,12 @@
 
 from packyard.models.audit import AuditEvent
 from packyard.models.blob import Blob
-from packyard.models.document import Document
+from packyard.models.document import Document, DocumentSegment
 from packyard.models.journal import ChangeAction, JournalEntry
 from packyard.models.package import Artifact, Package, PackageOwner, Version
 from packyard.models.setting import StoredSetting
 from packyard.models.token import Token
+from packyard.models.upstream import ReservedName, UpstreamClaim, UpstreamFetch, UpstreamPage
 from packyard.models.user import User
 from packyard.models.web_session import WebSession
 
@@ -16,11 +17,16 @@ __all__ = [
     "Blob",
     "ChangeAction",
     "Document",
+    "DocumentSegment",
     "JournalEntry",
     "Package",
     "PackageOwner",
+    "ReservedName",
     "StoredSetting",
     "Token",
+    "UpstreamClaim",
+    "UpstreamFetch",
+    "UpstreamPage",
     "User",
     "Version",
     "WebSession",

@@ -28,3 +28,22 @@ class Document(SQLModel, table=True):
     public: bool = Field(default=False)
     serial: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DocumentSegment(SQLModel, table=True):
+    """A piece appended to an append-only document (RubyGems' `/versions`) since its base (the
+    `document` row) was last rewritten. The served body is the base followed by its segments in
+    serial order, so an append writes one small row instead of rewriting the whole body.
+
+    `etag` is the quoted MD5 of the whole body through this segment; `md5_state` the MD5 state
+    after it (`packyard.documents.resumable_md5`), so the next append costs O(its own bytes).
+    A segment with an empty body marks the base itself (its serial and MD5 state)."""
+
+    __tablename__ = "document_segment"
+
+    ecosystem: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=1000)
+    serial: int = Field(primary_key=True, sa_type=BigInteger)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    etag: str = Field(default="", max_length=200)
+    md5_state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -18,7 +18,8 @@ class ChangeAction(StrEnum):
     UNYANK = "unyank"
     SETTINGS = "settings"  # visibility or project status; `data` names which
     OWNERS = "owners"  # an owner was added or removed; `data` has {"added"|"removed": user}
-    REINDEX = "reindex"  # served bytes changed without a package change (RubyGems /versions compaction)
+    REINDEX = "reindex"  # served bytes changed without a package change (RubyGems /versions compaction, upstream sync)
+    RESERVE = "reserve"  # a name was reserved or released (what resolves upstream changed); `data` says which
 
 
 class JournalEntry(SQLModel, table=True):

@@ -37,14 +37,15 @@ class StoredBlob:
 
 
 class Hasher:
-    """sha256, md5 and blake2b-256 in one pass, with a size limit."""
+    """sha256, md5 and blake2b-256 in one pass, with a size limit (`sha256_only`: md5 and blake2b
+    are left empty)."""
 
-    def __init__(self, max_bytes: int | None):
+    def __init__(self, max_bytes: int | None, *, sha256_only: bool = False):
         self.max_bytes = max_bytes
         self.size = 0
         self._sha256 = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._blake2 = hashlib.blake2b(digest_size=32)
+        self._md5 = None if sha256_only else hashlib.md5(usedforsecurity=False)
+        self._blake2 = None if sha256_only else hashlib.blake2b(digest_size=32)
 
     def update(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -54,10 +55,13 @@ class Hasher:
                 f"({self.max_bytes / 1024 / 1024:.0f} MiB); ask the registry admin to raise PACKYARD_MAX_UPLOAD_BYTES."
             )
         self._sha256.update(chunk)
-        self._md5.update(chunk)
-        self._blake2.update(chunk)
+        if self._md5 is not None and self._blake2 is not None:
+            self._md5.update(chunk)
+            self._blake2.update(chunk)
 
     def digests(self) -> tuple[str, str, str]:
+        if self._md5 is None or self._blake2 is None:
+            return self._sha256.hexdigest(), "", ""
         return self._sha256.hexdigest(), self._md5.hexdigest(), self._blake2.hexdigest()
 
 

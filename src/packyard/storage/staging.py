@@ -20,8 +20,14 @@ class StagingArea:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def _open(self, max_bytes: int | None) -> _PartFile:
-        return _PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes)
+    def _open(self, max_bytes: int | None) -> PartFile:
+        return PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes)
+
+    def open_part(self, max_bytes: int | None, *, sha256_only: bool = False) -> PartFile:
+        """A `.part` file to write chunks to as they arrive (the caller finishes or aborts it);
+        `sha256_only` skips md5 and blake2b (a proxied download needs only the sha256 it checks)."""
+        with disk_faults_as_errors():
+            return PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes, sha256_only=sha256_only)
 
     async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
         with disk_faults_as_errors():
@@ -50,12 +56,12 @@ class StagingArea:
             leftover.unlink(missing_ok=True)
 
 
-class _PartFile:
+class PartFile:
     """One upload in flight: bytes go to disk and through the hasher together."""
 
-    def __init__(self, path: Path, max_bytes: int | None):
+    def __init__(self, path: Path, max_bytes: int | None, *, sha256_only: bool = False):
         self.path = path
-        self.hasher = Hasher(max_bytes)
+        self.hasher = Hasher(max_bytes, sha256_only=sha256_only)
         self.handle = open(path, "wb")
 
     def write(self, chunk: bytes) -> None:
