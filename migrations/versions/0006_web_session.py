@@ -1,7 +1,7 @@
 """web sessions: signed-in browsers of the web interface
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-04 20:30:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from packyard.models.types import UTCDateTime
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """document_segment: pieces appended to an append-only document since its base was written
 
-Revision ID: 0009
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04 20:30:00
 
 Existing append-only documents keep their whole body in the `document` row (their base); the
@@ -14,8 +14,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0009'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
@@ -34,7 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # fold the segments back into their documents' bodies, as the code before 0009 expects
+    # fold the segments back into their documents' bodies, as the code before 0007 expects
     bind = op.get_bind()
     segments = bind.execute(sa.text(
         "SELECT ecosystem, key, body, etag, serial FROM document_segment ORDER BY ecosystem, key, serial")).fetchall()
