@@ -247,6 +247,40 @@ def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
         server.backend.drop()
 
 
+def test_every_write_is_on_the_next_read_in_every_worker_with_serials_pushed_over_redis(tmp_path):
+    """Read-your-writes on the Redis path, where a read checks only the serial the process was told
+    over pub/sub: after each acknowledged publish, new connections (either worker) see it."""
+    import redis
+
+    from packyard.cache.redis import redis_prefix
+
+    server = start_server(tmp_path / "server", workers=2,
+                          backend=dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL))
+    try:
+        token = server.mint_token(*SCOPES)
+        _publish(server, tmp_path, token, "hammered", "0.1")
+        channel = redis_prefix(server.registry().settings.resolved_database_url) + "serials"
+        client = redis.Redis.from_url(REDIS_URL)
+        deadline = time.monotonic() + 30
+        while dict(client.pubsub_numsub(channel)).get(channel.encode(), 0) < 2:  # both workers follow
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.1)
+        for _ in range(10):  # every worker's memo holds the page
+            assert httpx.get(server.url + "/pypi/simple/hammered/").status_code == 200
+            assert httpx.get(server.url + "/rubygems/versions").status_code == 200
+        for i in range(1, 26):
+            _publish(server, tmp_path, token, "hammered", f"1.{i}")
+            assert gem_push(server.url, token, craft_gem("hammered-gem", f"1.{i}.0")).status_code == 200
+            for _ in range(4):  # a new connection each time
+                assert f"hammered-1.{i}-py3-none-any.whl" in httpx.get(server.url + "/pypi/simple/hammered/").text, i
+                assert f"1.{i}.0" in httpx.get(server.url + "/rubygems/info/hammered-gem").text, i
+                assert f"1.{i}.0" in httpx.get(server.url + "/rubygems/versions").text, i
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
 def test_aggregates_rendered_after_concurrent_commits_end_complete_and_current(tmp_path):
     """Root listing, /names and specs are rendered after each commit, out of the write lock, and
     stored set-if-newer by serial: after concurrent publishes on two workers they list everything,

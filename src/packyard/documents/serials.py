@@ -20,6 +20,7 @@ so readers fall back to the journal rather than trusting a serial that stopped m
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -27,15 +28,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packyard.documents.serial_feed import SerialFeed
 from packyard.errors import InsufficientStorage, ServiceUnavailable
 
 if TYPE_CHECKING:
     from packyard.resilience.redis_guard import GuardedRedis
 
+log = logging.getLogger("packyard.redis")
+
 JournalLookup = Callable[[str], int]
 
 
 class SerialBoard(ABC):
+    feed: SerialFeed | None = None  # pushes changes to this process (started on the event loop by the app)
+
     def __init__(self, lookup: JournalLookup):
         self.lookup = lookup
 
@@ -109,28 +115,49 @@ class FileSerialBoard(SerialBoard):
 
 
 class RedisSerialBoard(SerialBoard):
-    # Set only if it grows. The key expires, so a publish lost while Redis was away heals itself
-    # from the journal within minutes.
+    # Set only if it grows, then tell every process. The key expires, so a publish lost while Redis
+    # was away heals itself from the journal within minutes.
     _SET_MAX = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', 300) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """
 
-    def __init__(self, lookup: JournalLookup, redis: GuardedRedis, prefix: str):
+    def __init__(self, lookup: JournalLookup, redis: GuardedRedis, prefix: str, url: str | None = None):
         super().__init__(lookup)
         self.redis = redis
         self.prefix = prefix + "serial:"
+        self.channel = prefix + "serials"
         self._set_max = redis.client.register_script(self._SET_MAX)
         self._unpublished: dict[str, int] = {}  # publishes Redis missed, replayed when it is back
         self._synced: dict[str, int] = {}  # ecosystem -> redis.recoveries when last resynced
         self._lock = threading.Lock()
+        # What the feed (serial_feed.py) told this process, and this process's own publishes: while
+        # the feed is live a read checks only this.
+        self._pushed: dict[str, int] = {}
+        self._ecosystems: set[str] = set()
+        self.feed = SerialFeed(url, self.channel, self._on_message, self._resync) if url else None
 
     def current(self, ecosystem: str) -> int:
-        if not self.redis.available:
-            return self.lookup(ecosystem)
         if self._unpublished:
             self._replay()
+        feed = self.feed
+        if feed is not None and feed.live:
+            serial = self._pushed.get(ecosystem)
+            if serial is not None:
+                return serial
+            serial = self._asked(ecosystem)
+            if feed.live:  # subscribed before it asked: nothing published since is missed
+                self._raise(ecosystem, serial)
+            return serial
+        return self._asked(ecosystem)
+
+    def _asked(self, ecosystem: str) -> int:
+        """Without a live feed: one GET (the journal while Redis is down or lost the key)."""
+        self._ecosystems.add(ecosystem)
+        if not self.redis.available:
+            return self.lookup(ecosystem)
         if self._synced.get(ecosystem, 0) != self.redis.recoveries:  # (start-up resyncs: create_app)
             serial = self.lookup(ecosystem)  # other processes' publishes may have been lost too
             if self._store(ecosystem, serial):
@@ -146,13 +173,48 @@ return 1
         return serial
 
     def publish(self, ecosystem: str, serial: int) -> None:
+        """After a commit: this process sees `serial` at once; every other one when its feed
+        delivers the notification, which is in its socket before this returns: the PING after the
+        publish is answered only after Redis has written the notification to every subscriber."""
+        self._ecosystems.add(ecosystem)
+        self._raise(ecosystem, serial)
         if not self._store(ecosystem, serial):
             with self._lock:
                 self._unpublished[ecosystem] = max(serial, self._unpublished.get(ecosystem, 0))
+            return
+        self.redis.run(lambda client: client.ping(), None)
 
     def _store(self, ecosystem: str, serial: int) -> bool:
-        done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial], client=client)  # noqa: E731
+        message = f"{ecosystem} {serial}"
+        done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial, self.channel, message], client=client)  # noqa: E731
         return self.redis.run(done, None) is not None
+
+    def _raise(self, ecosystem: str, serial: int) -> None:
+        with self._lock:
+            if serial > self._pushed.get(ecosystem, -1):
+                self._pushed[ecosystem] = serial
+
+    def _on_message(self, payload: bytes) -> None:
+        ecosystem, _, serial = payload.decode("utf-8", "replace").partition(" ")
+        try:
+            self._raise(ecosystem, int(serial))
+        except ValueError:
+            log.warning("ignored a malformed serial notification: %r", payload[:100])
+
+    def _resync(self) -> None:
+        """The feed (re)subscribed: notifications may have been missed, so read every serial this
+        process has used again (the journal; Redis while the database is unreachable)."""
+        for ecosystem in list(self._ecosystems):
+            try:
+                serial = self.lookup(ecosystem)
+            except (ServiceUnavailable, InsufficientStorage):
+                value = self.redis.run(lambda client: client.get(self.prefix + ecosystem), None)
+                if value is None:
+                    with self._lock:
+                        self._pushed.pop(ecosystem, None)  # asked again on its next read
+                    continue
+                serial = int(value)
+            self._raise(ecosystem, serial)
 
     def _replay(self) -> None:
         with self._lock:
