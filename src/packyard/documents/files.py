@@ -62,6 +62,7 @@ def unlink(path: Path) -> None:
 class DocumentFiles:
     def __init__(self, data_dir: Path, blob_path: BlobPath | None):
         self.copies = data_dir / "documents"
+        self._copies_prefix = f"{self.copies}{os.sep}"  # string joins: pathlib costs more than the stat
         self.public = data_dir / "public"
         self.etags = data_dir / "public-etags"
         self.blob_path = blob_path  # None: blobs are not local files, so no download links
@@ -74,8 +75,8 @@ class DocumentFiles:
 
     def stamp(self, ecosystem: str, key: str) -> Stamp | None:
         try:
-            st = os.stat(self._copy(ecosystem, key))
-        except (FileNotFoundError, NotADirectoryError):
+            st = os.stat(f"{self._copies_prefix}{ecosystem}/{key}")  # on every read
+        except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL byte
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 

@@ -204,9 +204,8 @@ class DocumentStore:
 
     def get(self, ecosystem: str, key: str, io: bool = True) -> StoredDocument | None:
         """The document, or None when there is none. With `io=False` only answers that need no
-        blocking read (a memo hit; a local file) and raises NeedsIO otherwise."""
-        if not safe_key(key):
-            return None
+        blocking read (a memo hit; a local file) and raises NeedsIO otherwise. The memo only ever
+        holds keys that passed `safe_key`, so a hit needs no check."""
         doc = self._get_from_redis(ecosystem, key, io) if self.redis is not None else self._get_from_files(ecosystem, key, io)
         return None if doc is None or doc.absent else doc
 
@@ -217,6 +216,9 @@ class DocumentStore:
             doc = self.memo.get((ecosystem, key), stamp)
             if doc is not None:
                 return doc
+        if not safe_key(key):
+            return None
+        if stamp is not None:
             found = self.files.read(ecosystem, key)
             if found is not None:
                 return self.memo.put((ecosystem, key), found[0], found[1])
@@ -244,6 +246,8 @@ class DocumentStore:
         doc = self.memo.get((ecosystem, key), serial)
         if doc is not None:
             return doc
+        if not safe_key(key):
+            return None
         if not io:
             raise NeedsIO()
         try:
