@@ -23,17 +23,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from packyard.documents.stored import BLOB, DOCUMENT, TEMP_PREFIX, StoredDocument
+from packyard.http.serve import static_etag_mtime
 
 Stamp = tuple[int, int, int]
 BlobPath = Callable[[str], Path]
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mtime: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
+        if mtime is not None:
+            os.utime(handle.fileno(), (mtime, mtime))
         os.fsync(handle.fileno())
     os.replace(tmp, path)
 
@@ -145,12 +148,13 @@ class DocumentFiles:
             _prune(body_path.parent, self.public)
             _prune(etag_path.parent, self.etags)
             return
-        if lazy and _reads(etag_path) == doc.etag.encode("ascii") and os.path.exists(body_path):
+        mtime = static_etag_mtime(doc.etag, len(doc.body)) if doc.kind == DOCUMENT else None
+        if lazy and _reads(etag_path) == doc.etag.encode("ascii") and _has_mtime(body_path, mtime):
             return
         if doc.kind == BLOB:
             link_atomic(body_path, self.blob_path(doc.blob[0]))
         else:
-            write_atomic(body_path, doc.body)
+            write_atomic(body_path, doc.body, mtime)  # a static ETag: nginx computes it from the mtime
         write_atomic(etag_path, doc.etag.encode("ascii"))
 
     def public_keys(self, ecosystem: str) -> Iterator[str]:
@@ -168,6 +172,15 @@ def _prune(directory: Path, root: Path) -> None:
         except OSError:  # not empty (or gone)
             return
         directory = directory.parent
+
+
+def _has_mtime(path: Path, mtime: int | None) -> bool:
+    """The file exists (and has `mtime`, when one is wanted)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return mtime is None or int(st.st_mtime) == mtime
 
 
 def _reads(path: Path) -> bytes | None:
