@@ -129,11 +129,13 @@ class SerialFeed:
     """One subscription per process; `on_message(payload)` applies a notification, `resync()`
     (called in a thread after each subscription) re-reads every serial."""
 
-    def __init__(self, url: str, channel: str, on_message: Callable[[bytes], None], resync: Callable[[], None]):
+    def __init__(self, url: str, channel: str, on_message: Callable[[bytes], None], resync: Callable[[], None],
+                 on_gap: Callable[[], None]):
         self.url = urlparse(url)
         self.channel = channel.encode()
         self.on_message = on_message
         self.resync = resync
+        self.on_gap = on_gap  # called when the feed stops being live
         self.live = False
         self._task: asyncio.Task | None = None
 
@@ -199,5 +201,7 @@ class SerialFeed:
                 if time.monotonic() - subscription.heard > 2 * HEARTBEAT:
                     raise TimeoutError("Redis did not answer the subscription's PING")
         finally:
-            self.live = False
+            if self.live:
+                self.live = False
+                self.on_gap()
             transport.close()

@@ -44,6 +44,8 @@ class SerialBoard(ABC):
 
     def __init__(self, lookup: JournalLookup):
         self.lookup = lookup
+        # Called with the serials known when the feed stopped being live, before it is live again.
+        self.gap_repairs: list[Callable[[dict[str, int]], None]] = []
 
     @abstractmethod
     def current(self, ecosystem: str) -> int: ...
@@ -51,6 +53,18 @@ class SerialBoard(ABC):
     @abstractmethod
     def publish(self, ecosystem: str, serial: int) -> None:
         """Called after a commit; never moves the serial backwards."""
+
+    def changed(self, ecosystem: str, keys: dict[str, int]) -> None:
+        """Documents this thread just wrote through (key -> serial), announced with its next publish."""
+
+    def validity(self, ecosystem: str) -> object | None:
+        """While every document change reaches this process with its keys (a live feed): a stamp
+        that stays the same until a change without keys or a gap; None otherwise."""
+        return None
+
+    def changed_at(self, ecosystem: str, key: str) -> int:
+        """The newest serial announced for `key` (see `validity`)."""
+        return 0
 
 
 class JournalSerialBoard(SerialBoard):
@@ -137,7 +151,15 @@ return 1
         # the feed is live a read checks only this.
         self._pushed: dict[str, int] = {}
         self._ecosystems: set[str] = set()
-        self.feed = SerialFeed(url, self.channel, self._on_message, self._resync) if url else None
+        # Per key, the newest serial announced for it; per ecosystem, an epoch that moves on a change
+        # announced without its keys and on every (re)subscription (notifications may be lost).
+        self._key_serials: dict[tuple[str, str], int] = {}
+        self._epochs: dict[str, int] = {}
+        self._changes = threading.local()
+        # Set when the feed stops being live: the serials known then. Documents changed after them
+        # may be missing from Redis (a write-through that failed meanwhile): repaired before it is live again.
+        self._gap_since: dict[str, int] | None = None
+        self.feed = SerialFeed(url, self.channel, self._on_message, self._resync, self._on_gap) if url else None
 
     def current(self, ecosystem: str) -> int:
         if self._unpublished:
@@ -172,20 +194,38 @@ return 1
         self.publish(ecosystem, serial)
         return serial
 
+    def changed(self, ecosystem: str, keys: dict[str, int]) -> None:
+        pending = getattr(self._changes, "keys", None)
+        if pending is None:
+            pending = self._changes.keys = {}
+        pending.setdefault(ecosystem, {}).update(keys)
+
+    def validity(self, ecosystem: str) -> object | None:
+        feed = self.feed
+        if feed is None or not feed.live:
+            return None
+        return self._epochs.get(ecosystem, 0)
+
+    def changed_at(self, ecosystem: str, key: str) -> int:
+        return self._key_serials.get((ecosystem, key), 0)
+
     def publish(self, ecosystem: str, serial: int) -> None:
         """After a commit: this process sees `serial` at once; every other one when its feed
         delivers the notification, which is in its socket before this returns: the PING after the
-        publish is answered only after Redis has written the notification to every subscriber."""
+        publish is answered only after Redis has written the notification to every subscriber.
+        The notification names the documents this thread wrote through since its last publish."""
         self._ecosystems.add(ecosystem)
-        self._raise(ecosystem, serial)
-        if not self._store(ecosystem, serial):
+        pending = getattr(self._changes, "keys", None)
+        keys = pending.pop(ecosystem, None) if pending else None
+        self._apply(ecosystem, serial, keys)
+        if not self._store(ecosystem, serial, keys):
             with self._lock:
                 self._unpublished[ecosystem] = max(serial, self._unpublished.get(ecosystem, 0))
             return
         self.redis.run(lambda client: client.ping(), None)
 
-    def _store(self, ecosystem: str, serial: int) -> bool:
-        message = f"{ecosystem} {serial}"
+    def _store(self, ecosystem: str, serial: int, keys: dict[str, int] | None = None) -> bool:
+        message = "\n".join([f"{ecosystem} {serial}", *(f"{doc_serial} {key}" for key, doc_serial in (keys or {}).items())])
         done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial, self.channel, message], client=client)  # noqa: E731
         return self.redis.run(done, None) is not None
 
@@ -194,16 +234,54 @@ return 1
             if serial > self._pushed.get(ecosystem, -1):
                 self._pushed[ecosystem] = serial
 
+    def _apply(self, ecosystem: str, serial: int, keys: dict[str, int] | None) -> None:
+        """Documents first, then the serial: a reader that sees the new serial sees their changes."""
+        with self._lock:
+            if keys is None:
+                self._epochs[ecosystem] = self._epochs.get(ecosystem, 0) + 1
+            else:
+                if len(self._key_serials) > _MAX_KEY_SERIALS:
+                    self._forget_keys()
+                for key, doc_serial in keys.items():
+                    if doc_serial > self._key_serials.get((ecosystem, key), -1):
+                        self._key_serials[(ecosystem, key)] = doc_serial
+        self._raise(ecosystem, serial)
+
+    def _forget_keys(self) -> None:
+        """Bound the memory: start a new epoch everywhere instead (call with the lock held)."""
+        self._key_serials.clear()
+        for ecosystem in set(self._epochs) | self._ecosystems:
+            self._epochs[ecosystem] = self._epochs.get(ecosystem, 0) + 1
+
     def _on_message(self, payload: bytes) -> None:
-        ecosystem, _, serial = payload.decode("utf-8", "replace").partition(" ")
+        head, *lines = payload.decode("utf-8", "replace").split("\n")
+        ecosystem, _, serial = head.partition(" ")
         try:
-            self._raise(ecosystem, int(serial))
+            keys = {key: int(doc_serial) for doc_serial, _, key in (line.partition(" ") for line in lines)}
+            self._apply(ecosystem, int(serial), keys)
         except ValueError:
             log.warning("ignored a malformed serial notification: %r", payload[:100])
+            with self._lock:
+                self._forget_keys()
+
+    def _on_gap(self) -> None:
+        with self._lock:
+            if self._gap_since is None:
+                self._gap_since = dict(self._pushed)
 
     def _resync(self) -> None:
-        """The feed (re)subscribed: notifications may have been missed, so read every serial this
-        process has used again (the journal; Redis while the database is unreachable)."""
+        """The feed (re)subscribed: notifications may have been missed, so repair the Redis copies
+        written since the gap (`gap_repairs`), then read every serial this process has used again
+        (the journal; Redis while the database is unreachable). Raises when it cannot: not live."""
+        if not self.redis.probe():  # closes this process's breaker at once: Redis answers again
+            raise ConnectionError("Redis does not answer")
+        since = self._gap_since
+        if since is not None:
+            for repair in self.gap_repairs:
+                repair(since)
+            self._gap_since = None
+        with self._lock:
+            self._forget_keys()
         for ecosystem in list(self._ecosystems):
             try:
                 serial = self.lookup(ecosystem)
@@ -224,3 +302,4 @@ return 1
 
 
 _UNAVAILABLE = object()
+_MAX_KEY_SERIALS = 200_000

@@ -67,6 +67,8 @@ class DocumentStore:
         self._repaired_recoveries = redis.redis.recoveries if redis is not None else 0
         self._healthy_serial: dict[str, int] = {}
         self._repair_lock = threading.Lock()
+        if redis is not None:
+            serials.gap_repairs.append(self._repair_since)
         self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
 
     # -- write side (inside the write transaction) -----------------------------------------------
@@ -156,6 +158,8 @@ class DocumentStore:
     def write_through(self, pending: dict[tuple[str, str], StoredDocument]) -> None:
         """Copies never fail a committed change: a copy that could not be written is refilled from
         the database by the next read that misses it, or by the start-up sync."""
+        for ecosystem in {eco for eco, _ in pending}:  # named in the change's serial notification
+            self.serials.changed(ecosystem, {key: doc.serial for (eco, key), doc in pending.items() if eco == ecosystem})
         if self.files is not None:
             for ecosystem in sorted({eco for eco, _ in pending}):
                 try:
@@ -186,6 +190,21 @@ class DocumentStore:
             except RedisUnavailable:
                 return  # down again: the next recovery repairs
             self._repaired_recoveries = recoveries
+
+    def _repair_since(self, since: dict[str, int]) -> None:
+        """The serial feed is back after a gap: write every row changed since the serials known
+        then to Redis again (their write-through may have failed in any process), before this
+        process trusts its memo again. Raises RedisUnavailable when Redis fails meanwhile."""
+        assert self.redis is not None
+        with self._repair_lock:
+            recoveries = self.redis.redis.recoveries
+            with self.db.read() as session:
+                changed = [(eco, key, doc) for eco in rows.ecosystems(session)
+                           for key, doc in rows.changed_since(session, eco, since.get(eco, 0))]
+            for start in range(0, len(changed), 500):
+                self.redis.write_many(changed[start:start + 500])
+            self._repaired_recoveries = recoveries
+        self._flush_redis_backlog()
 
     def _flush_redis_backlog(self) -> None:
         """Documents whose write-through to Redis failed are written again once it answers
@@ -239,13 +258,24 @@ class DocumentStore:
             self._repair_redis()
         if self._redis_backlog and io:
             self._flush_redis_backlog()
-        healthy = self.redis.redis.available
-        serial = self.serials.current(ecosystem)
-        if healthy and self.redis.redis.available:
-            self._healthy_serial[ecosystem] = serial
-        doc = self.memo.get((ecosystem, key), serial)
-        if doc is not None:
-            return doc
+        validity = self.serials.validity(ecosystem)
+        if validity is not None:  # every change reaches this process with its keys: a hit costs no I/O
+            doc = self.memo.get((ecosystem, key), ("feed", validity))
+            if doc is not None and doc.serial >= self.serials.changed_at(ecosystem, key):
+                return doc
+            stamp: object = ("feed", validity)  # never equal to a serial stamp below
+            serial = self.serials.current(ecosystem)
+            if self.redis.redis.available:
+                self._healthy_serial[ecosystem] = serial
+        else:
+            healthy = self.redis.redis.available
+            serial = self.serials.current(ecosystem)
+            if healthy and self.redis.redis.available:
+                self._healthy_serial[ecosystem] = serial
+            doc = self.memo.get((ecosystem, key), serial)
+            if doc is not None:
+                return doc
+            stamp = serial
         if not safe_key(key):
             return None
         if not io:
@@ -256,7 +286,7 @@ class DocumentStore:
             doc = None
         if doc is None:
             doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
-        return self.memo.put((ecosystem, key), serial, doc)
+        return self.memo.put((ecosystem, key), stamp, doc)
 
     def _refill(self, ecosystem: str, key: str) -> StoredDocument | None:
         """The copy is missing: read the row, and put the copy back (never a render)."""
