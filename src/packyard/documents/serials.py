@@ -225,7 +225,9 @@ return 1
         self.redis.run(lambda client: client.ping(), None)
 
     def _store(self, ecosystem: str, serial: int, keys: dict[str, int] | None = None) -> bool:
-        message = "\n".join([f"{ecosystem} {serial}", *(f"{doc_serial} {key}" for key, doc_serial in (keys or {}).items())])
+        # "<ecosystem> <serial>" then "<serial> <key>" per changed document; "... *": changes not named
+        head = f"{ecosystem} {serial}" if keys is not None else f"{ecosystem} {serial} *"
+        message = "\n".join([head, *(f"{doc_serial} {key}" for key, doc_serial in (keys or {}).items())])
         done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial, self.channel, message], client=client)  # noqa: E731
         return self.redis.run(done, None) is not None
 
@@ -255,9 +257,9 @@ return 1
 
     def _on_message(self, payload: bytes) -> None:
         head, *lines = payload.decode("utf-8", "replace").split("\n")
-        ecosystem, _, serial = head.partition(" ")
         try:
-            keys = {key: int(doc_serial) for doc_serial, _, key in (line.partition(" ") for line in lines)}
+            ecosystem, serial, *unnamed = head.split(" ")
+            keys = None if unnamed else {key: int(doc_serial) for doc_serial, _, key in (line.partition(" ") for line in lines)}
             self._apply(ecosystem, int(serial), keys)
         except ValueError:
             log.warning("ignored a malformed serial notification: %r", payload[:100])
