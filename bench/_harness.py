@@ -100,12 +100,13 @@ def populate_pypi_in_process(server: RunningServer, count: int, workdir: Path, f
                          client=client)
 
 
-def start_reference(public: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
-    """The bare FastAPI route (reference_app.py) serving the same bytes, under uvicorn like the app."""
+def start_reference(public: Path, workers: int = 2, app: str = "app") -> tuple[subprocess.Popen, str]:
+    """The bare FastAPI route (reference_app.py; `app="bare"`: a bare ASGI callable) serving the same
+    bytes, under uvicorn like the app."""
     port = free_port()
     env = {**os.environ, "PACKYARD_BENCH_PUBLIC": str(public)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", f"reference_app:{app}", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
         cwd=BENCH, env=env, start_new_session=True,
     )

@@ -8,6 +8,9 @@ Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_RE
 tests) to measure PostgreSQL + Redis. `--in-process` fills the PyPI projects through the app's upload
 handler inside this process (for 10,000); otherwise through the real upload endpoint over HTTP.
 
+Also measured: the same lookup as a bare ASGI callable under uvicorn (`reference_app.bare`), the
+ceiling of any ASGI app on this server.
+
 Targets (bench/README.md): app >= 1.5x the FastAPI route on every path, cold and warm, p99 < 10 ms;
 front >= 0.8x plain static nginx; req/s at 10,000 projects within 20% of 1,000.
 """
@@ -83,6 +86,7 @@ def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
         projects = [f"bench-p-{i}" for i in range(size)]
         gems = [f"bench{i}" for i in range(gem_count)]
         reference, reference_url = start_reference(public)
+        bare, bare_url = start_reference(public, app="bare")
         static = start_static_nginx(public, workdir / "nginx-static")
         front = start_front(server, workdir / "nginx-front")
         results = {}
@@ -96,6 +100,7 @@ def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
                 row = {"app cold": wrk_cycle(server.url, requests, seconds),
                        "app warm": wrk_cycle(server.url, requests, seconds),
                        "fastapi": wrk_cycle(reference_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
+                       "bare asgi": wrk_cycle(bare_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
                        "front": wrk_cycle(front.url, requests, seconds),
                        "static": wrk_cycle(static.url, static_requests, seconds)}
                 results[label] = row
@@ -106,6 +111,7 @@ def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
             front.stop()
             static.stop()
             stop_process(reference)
+            stop_process(bare)
         return {"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results}
     finally:
         server.stop()
@@ -116,12 +122,12 @@ def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
 def report(run: dict) -> None:
     print(f"\n{run['size']} projects, {run['gems']} gems (filled in {run['fill_seconds']} s)")
     print(f"{'path':32}{'app cold':>10}{'app warm':>10}{'FastAPI':>10}{'cold/FA':>8}{'warm/FA':>8}"
-          f"{'p99 c/w ms':>13}{'front':>9}{'static':>9}{'fr/st':>7}")
+          f"{'p99 c/w ms':>13}{'bare':>8}{'front':>9}{'static':>9}{'fr/st':>7}")
     for label, row in run["results"].items():
-        cold, warm, ref, front, static = (row[k] for k in ("app cold", "app warm", "fastapi", "front", "static"))
+        cold, warm, ref, bare, front, static = (row[k] for k in ("app cold", "app warm", "fastapi", "bare asgi", "front", "static"))
         print(f"{label:32}{cold['rps']:>10.0f}{warm['rps']:>10.0f}{ref['rps']:>10.0f}"
               f"{cold['rps'] / ref['rps']:>8.2f}{warm['rps'] / ref['rps']:>8.2f}"
-              f"{cold['p99_ms']:>7.1f}/{warm['p99_ms']:<5.1f}{front['rps']:>9.0f}{static['rps']:>9.0f}"
+              f"{cold['p99_ms']:>7.1f}/{warm['p99_ms']:<5.1f}{bare['rps']:>8.0f}{front['rps']:>9.0f}{static['rps']:>9.0f}"
               f"{front['rps'] / static['rps']:>7.2f}")
 
 

@@ -1,4 +1,6 @@
-"""The reference for the read targets: a bare FastAPI route returning the same bytes from memory.
+"""The references for the read targets: a bare FastAPI route returning the same bytes from memory
+(`app`), and the same lookup as a bare ASGI callable (`bare`: what uvicorn alone costs, the ceiling
+of any app under it).
 
     PACKYARD_BENCH_PUBLIC=<data_dir>/public uvicorn reference_app:app --workers 2 --no-access-log
 
@@ -28,3 +30,22 @@ async def serve(path: str, request: Request) -> Response:
     if body is None:
         return Response(status_code=404)
     return Response(body, media_type="application/octet-stream")
+
+
+async def bare(scope, receive, send) -> None:
+    if scope["type"] != "http":  # lifespan
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        return
+    key = scope["path"]
+    if key.endswith("/"):
+        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+        key += "index.json" if b"json" in accept else "index.html"
+    body = BODIES.get(key)
+    if body is None:
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/octet-stream"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

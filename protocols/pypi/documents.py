@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from packyard.documents import rows
 from packyard.documents.stored import BASE_PLACEHOLDER, BLOB, TEMPLATE
-from packyard.http.serve import strong_etag
+from packyard.http.serve import static_etag, strong_etag
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
 
@@ -159,8 +159,10 @@ def package_documents(registry: Registry, session: Session, package: Package, se
         rendered[doc_key] = Rendered(body, etag or strong_etag(body), media_type, kind)
 
     html_key, json_key_ = page_keys(normalized)
-    put(html_key, simple_html.render_project(page), HTML)
-    put(json_key_, simple_json.render_project(page), JSON_V1)
+    # the simple pages carry ETags nginx computes itself (docs/nginx.md): the hot path of the front
+    html, json_page = simple_html.render_project(page), simple_json.render_project(page)
+    put(html_key, html, HTML, etag=static_etag(html))
+    put(json_key_, json_page, JSON_V1, etag=static_etag(json_page))
     for artifact in artifacts:
         put(file_key(normalized, artifact.filename), f"{artifact.blob_sha256} {artifact.size}".encode(), content_type(artifact.filename),
             etag=f'"{artifact.sha256}"', kind=BLOB)
@@ -244,7 +246,7 @@ def _root_listing(kind: str):
         packages = package_queries.list_packages(session, ECOSYSTEM, where=Package.visibility == "public")
         page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
         body = render(page)
-        return body, strong_etag(body), media_type
+        return body, static_etag(body), media_type
 
     return listing
 

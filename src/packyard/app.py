@@ -7,6 +7,8 @@ and a plain ASGI hop costs a fraction of a FastAPI route.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -49,8 +51,25 @@ class EcosystemDispatch:
         await self.api(scope, receive, send)
 
 
+def _lifespan(registry: Registry):
+    @asynccontextmanager
+    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+        """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured."""
+        feed = registry.serials.feed
+        if feed is not None:
+            feed.start()
+        try:
+            yield
+        finally:
+            if feed is not None:
+                await feed.stop()
+
+    return lifespan
+
+
 def create_api(registry: Registry) -> FastAPI:
     api = FastAPI(
+        lifespan=_lifespan(registry),
         title="packyard",
         version=__version__,
         description="A self-hosted package registry for Python and Ruby packages. "

@@ -180,7 +180,8 @@ class Registry:
 
     def _serial_board(self) -> SerialBoard:
         if self.redis is not None:
-            return RedisSerialBoard(self._journal_serial, self.redis, redis_prefix(self.settings.resolved_database_url))
+            return RedisSerialBoard(self._journal_serial, self.redis, redis_prefix(self.settings.resolved_database_url),
+                                    self.settings.redis_url)
         if self.db.is_sqlite:
             return FileSerialBoard(self._journal_serial, self.settings.data_dir.resolve() / "serials")
         return JournalSerialBoard(self._journal_serial)

@@ -211,16 +211,26 @@ def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(
     documents = [key for key in client.scan_iter(match=f"{prefix}doc:*")]
     assert any(key.endswith(b"doc:pypi:simple/kept/index.html") for key in documents)
     client.delete(*client.scan_iter(match=f"{prefix}*"))  # this registry's whole namespace, as a FLUSHALL would
-    _publish(server, tmp_path, token, "other")  # the serials move on: every memo must look again
+    _publish(server, tmp_path, token, "other")
     assert gem_push(server.url, token, craft_gem("other-gem", "1.0.0")).status_code == 200
-    for url in urls:
-        after = httpx.get(server.url + url)
-        assert after.status_code == 200, url
-        if url in ("/pypi/simple/", "/rubygems/versions"):
-            assert b"kept" in after.content and b"other" in after.content
-        else:
-            assert after.content == before[url].content, url
-    assert client.exists(f"{prefix}doc:pypi:simple/kept/index.html") and client.exists(f"{prefix}doc:rubygems:info/kept-gem")
+    # A worker whose memo holds a page it was not told changed keeps serving it; fresh workers
+    # (after the start-up sync, which writes every row through, the copies are lost again) must
+    # refill what they read from the rows.
+    server.stop()
+    old_url = server.url
+    server = start_server(server.data_dir, backend=server.backend)
+    try:
+        client.delete(*client.scan_iter(match=f"{prefix}doc:*"))
+        for url in urls:
+            after = httpx.get(server.url + url)
+            assert after.status_code == 200, url
+            if url in ("/pypi/simple/", "/rubygems/versions"):
+                assert b"kept" in after.content and b"other" in after.content
+            else:  # (the JSON API's absolute URLs name the new port)
+                assert after.content == before[url].content.replace(old_url.encode(), server.url.encode()), url
+        assert client.exists(f"{prefix}doc:pypi:simple/kept/index.html") and client.exists(f"{prefix}doc:rubygems:info/kept-gem")
+    finally:
+        server.stop()
 
 
 def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
@@ -242,6 +252,40 @@ def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
             for _ in range(20):
                 assert b"data-yanked" in httpx.get(server.url + "/pypi/simple/shaky/").content
                 assert b"1.1.0" not in httpx.get(server.url + "/rubygems/info/shaky-gem").content
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
+def test_every_write_is_on_the_next_read_in_every_worker_with_serials_pushed_over_redis(tmp_path):
+    """Read-your-writes on the Redis path, where a read checks only the serial the process was told
+    over pub/sub: after each acknowledged publish, new connections (either worker) see it."""
+    import redis
+
+    from packyard.cache.redis import redis_prefix
+
+    server = start_server(tmp_path / "server", workers=2,
+                          backend=dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL))
+    try:
+        token = server.mint_token(*SCOPES)
+        _publish(server, tmp_path, token, "hammered", "0.1")
+        channel = redis_prefix(server.registry().settings.resolved_database_url) + "serials"
+        client = redis.Redis.from_url(REDIS_URL)
+        deadline = time.monotonic() + 30
+        while dict(client.pubsub_numsub(channel)).get(channel.encode(), 0) < 2:  # both workers follow
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.1)
+        for _ in range(10):  # every worker's memo holds the page
+            assert httpx.get(server.url + "/pypi/simple/hammered/").status_code == 200
+            assert httpx.get(server.url + "/rubygems/versions").status_code == 200
+        for i in range(1, 26):
+            _publish(server, tmp_path, token, "hammered", f"1.{i}")
+            assert gem_push(server.url, token, craft_gem("hammered-gem", f"1.{i}.0")).status_code == 200
+            for _ in range(4):  # a new connection each time
+                assert f"hammered-1.{i}-py3-none-any.whl" in httpx.get(server.url + "/pypi/simple/hammered/").text, i
+                assert f"1.{i}.0" in httpx.get(server.url + "/rubygems/info/hammered-gem").text, i
+                assert f"1.{i}.0" in httpx.get(server.url + "/rubygems/versions").text, i
+        assert "Traceback" not in server.log()
     finally:
         server.stop()
         server.backend.drop()

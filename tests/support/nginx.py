@@ -27,6 +27,7 @@ _MAIN_CONF = """\
 load_module {njs_module};
 {user}
 daemon off;
+pcre_jit on;
 worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log notice;

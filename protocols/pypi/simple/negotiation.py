@@ -9,6 +9,7 @@ with the concrete v1 type.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -85,6 +86,7 @@ def parse_accept(header: str) -> list[MediaRange]:
     return ranges
 
 
+@lru_cache(maxsize=512)  # on every page read; clients send a handful of distinct values
 def select_media_type(accept: str | None, format_param: str | None = None) -> str:
     """Return the concrete media type to answer with, or raise :class:`NotAcceptable`."""
     if format_param is not None:

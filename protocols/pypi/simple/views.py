@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 from starlette.concurrency import run_in_threadpool
 
 from packyard.documents.stored import StoredDocument
-from packyard.http.serve import Representation, serve, strong_etag
+from packyard.http.serve import Representation, Representations, serve, strong_etag
 
 from packyard_pypi import documents
 from packyard_pypi.access import identify, require_read, stored
@@ -31,9 +31,20 @@ def _with_query(request: Request, location: str) -> str:
     return f"{location}?{query}" if query else location
 
 
+_PAGES = Representations()  # stored pages, by (ETag, serial, media type)
+
+
+def _page(media_type: str, body: bytes, etag: str, serial: int) -> Representation:
+    return Representation(etag, CONTENT_TYPE_HEADER[media_type], body,
+                          headers=(*_FIXED, (b"x-pypi-last-serial", str(serial).encode())))
+
+
 async def _send_page(request: Request, send: Send, media_type: str, body: bytes, etag: str, serial: int) -> None:
-    rep = Representation(etag, CONTENT_TYPE_HEADER[media_type], body,
-                         headers=(*_FIXED, (b"x-pypi-last-serial", str(serial).encode())))
+    await serve(request.scope, send, _page(media_type, body, etag, serial))
+
+
+async def _send_stored(request: Request, send: Send, media_type: str, doc: StoredDocument) -> None:
+    rep = _PAGES.get((doc.etag, doc.serial, media_type), lambda: _page(media_type, doc.body, doc.etag, doc.serial))
     await serve(request.scope, send, rep)
 
 
@@ -55,7 +66,7 @@ async def index(registry: Registry, request: Request, send: Send) -> None:
     if "authorization" not in request.headers and not registry.settings.private:
         doc = await stored(registry, documents.ROOT_JSON if kind == "json" else documents.ROOT_HTML)
         if doc is not None:
-            await _send_page(request, send, media_type, doc.body, doc.etag, doc.serial)
+            await _send_stored(request, send, media_type, doc)
             return
     identity = await identify(registry, request)  # a reader with credentials also sees their private projects
     registry.read_access(identity, documents.ECOSYSTEM, None)
@@ -95,4 +106,4 @@ async def project(registry: Registry, request: Request, send: Send, name: str, s
     if doc is None:
         await respond_text(send, 404, f"No project named '{name}' on this index.")
         return
-    await _send_page(request, send, media_type, doc.body, doc.etag, doc.serial)
+    await _send_stored(request, send, media_type, doc)

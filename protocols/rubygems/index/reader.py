@@ -14,13 +14,14 @@ built per request, and those cost O(their private gems).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from packyard.auth import Identity
 from packyard.documents.store import NeedsIO
 from packyard.documents.stored import StoredDocument
 from packyard.errors import NotFound
-from packyard.http.serve import Representation
+from packyard.http.serve import Representation, Representations
 from packyard.models import Package
 from packyard.services.packages import find_artifact, get_package, private_names
 
@@ -54,7 +55,7 @@ class IndexReader:
         self.registry = registry
         self.store = registry.documents
         # ready-to-send representations of stored documents, by document identity
-        self._reps: dict[tuple[str, int, str], Representation] = {}
+        self._reps = Representations()
 
     # -- access ---------------------------------------------------------------------------------
 
@@ -68,21 +69,16 @@ class IndexReader:
 
     def _representation(self, key: str, doc: StoredDocument) -> Representation:
         """Headers of a stored document, built once per document version."""
-        ident = (key, doc.serial, doc.etag)
-        rep = self._reps.get(ident)
-        if rep is None:
-            cache = PRIVATE_CACHE if self.registry.restricted(doc.public) else PUBLIC_CACHE
-            extra = _digests(doc.body) if doc.media_type == documents.COMPACT_INDEX_TYPE else ()
-            if doc.kind == "blob":
-                sha256, size = doc.blob
-                storage = self.registry.storage
-                rep = Representation(doc.etag, doc.media_type, open=lambda: storage.open(sha256), size=size, headers=(cache,))
-            else:
-                rep = Representation.of(doc, headers=(cache, *extra))
-            if len(self._reps) > 65536:
-                self._reps.clear()
-            self._reps[ident] = rep
-        return rep
+        return self._reps.get((key, doc.serial, doc.etag), lambda: self._build(doc))
+
+    def _build(self, doc: StoredDocument) -> Representation:
+        cache = PRIVATE_CACHE if self.registry.restricted(doc.public) else PUBLIC_CACHE
+        extra = _digests(doc.body) if doc.media_type == documents.COMPACT_INDEX_TYPE else ()
+        if doc.kind == "blob":
+            sha256, size = doc.blob
+            storage = self.registry.storage
+            return Representation(doc.etag, doc.media_type, open=lambda: storage.open(sha256), size=size, headers=(cache,))
+        return Representation.of(doc, headers=(cache, *extra))
 
     def _gem_document(self, identity: Identity | None, name: str | None, key: str, io: bool) -> Representation | None:
         """`name` None: the gem is known by a file's full name only, which does not say where the
@@ -117,16 +113,16 @@ class IndexReader:
         """A public listing rendered after the changes (`legacy_specs.AGGREGATES`): up to date."""
         return self.store.get_aggregate(ECOSYSTEM, key, legacy_specs.AGGREGATES[key], io)
 
-    def _shared(self, key: str, io: bool, empty: bytes) -> Representation:
+    def _shared(self, key: str, io: bool, empty: Callable[[], bytes]) -> Representation:
         doc = self._aggregate(key, io) if key in legacy_specs.AGGREGATES else self._document(key, io)
         if doc is None:  # nothing written yet: the empty listing, never stored
-            return compact_body(empty, private=self.registry.restricted())
+            return compact_body(empty(), private=self.registry.restricted())
         return self._representation(key, doc)
 
     # -- compact index --------------------------------------------------------------------------
 
     def versions(self, identity: Identity | None, io: bool = True) -> Representation:
-        shared = self._shared(documents.VERSIONS, io, versions_index.base_header(self.registry.clock.now()))
+        shared = self._shared(documents.VERSIONS, io, lambda: versions_index.base_header(self.registry.clock.now()))
         private = self._private_names(identity, io)
         if not private:
             return shared
@@ -141,7 +137,7 @@ class IndexReader:
         return rep
 
     def names(self, identity: Identity | None, io: bool = True) -> Representation:
-        shared = self._shared(documents.NAMES, io, b"---\n\n")
+        shared = self._shared(documents.NAMES, io, lambda: b"---\n\n")
         private = self._private_names(identity, io)
         if not private:
             return shared

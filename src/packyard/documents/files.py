@@ -29,17 +29,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from packyard.documents.stored import BLOB, BODY_PREFIX, DOCUMENT, TEMP_PREFIX, StoredDocument
+from packyard.http.serve import static_etag_mtime
 
 Stamp = tuple[int, int, int]
 BlobPath = Callable[[str], Path]
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mtime: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
+        if mtime is not None:
+            os.utime(handle.fileno(), (mtime, mtime))
         os.fsync(handle.fileno())
     os.replace(tmp, path)
 
@@ -68,6 +71,7 @@ def unlink(path: Path) -> None:
 class DocumentFiles:
     def __init__(self, data_dir: Path, blob_path: BlobPath | None):
         self.copies = data_dir / "documents"
+        self._copies_prefix = f"{self.copies}{os.sep}"  # string joins: pathlib costs more than the stat
         self.public = data_dir / "public"
         self.etags = data_dir / "public-etags"
         self.blob_path = blob_path  # None: blobs are not local files, so no download links
@@ -80,8 +84,8 @@ class DocumentFiles:
 
     def stamp(self, ecosystem: str, key: str) -> Stamp | None:
         try:
-            st = os.stat(self._copy(ecosystem, key))
-        except (FileNotFoundError, NotADirectoryError):
+            st = os.stat(f"{self._copies_prefix}{ecosystem}/{key}")  # on every read
+        except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL byte
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
@@ -220,12 +224,13 @@ class DocumentFiles:
             _prune(body_path.parent, self.public)
             _prune(etag_path.parent, self.etags)
             return
-        if lazy and _reads(etag_path) == doc.etag.encode("ascii") and os.path.exists(body_path):
+        mtime = static_etag_mtime(doc.etag, len(doc.body)) if doc.kind == DOCUMENT else None
+        if lazy and _reads(etag_path) == doc.etag.encode("ascii") and _has_mtime(body_path, mtime):
             return
         if doc.kind == BLOB:
             link_atomic(body_path, self.blob_path(doc.blob[0]))
         else:
-            write_atomic(body_path, doc.body)
+            write_atomic(body_path, doc.body, mtime)  # a static ETag: nginx computes it from the mtime
         write_atomic(etag_path, doc.etag.encode("ascii"))
 
     def public_keys(self, ecosystem: str) -> Iterator[str]:
@@ -243,6 +248,15 @@ def _prune(directory: Path, root: Path) -> None:
         except OSError:  # not empty (or gone)
             return
         directory = directory.parent
+
+
+def _has_mtime(path: Path, mtime: int | None) -> bool:
+    """The file exists (and has `mtime`, when one is wanted)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return mtime is None or int(st.st_mtime) == mtime
 
 
 def _reads(path: Path) -> bytes | None:

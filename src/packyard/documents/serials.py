@@ -20,6 +20,7 @@ so readers fall back to the journal rather than trusting a serial that stopped m
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -27,17 +28,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packyard.documents.serial_feed import SerialFeed
 from packyard.errors import InsufficientStorage, ServiceUnavailable
 
 if TYPE_CHECKING:
     from packyard.resilience.redis_guard import GuardedRedis
 
+log = logging.getLogger("packyard.redis")
+
 JournalLookup = Callable[[str], int]
 
 
 class SerialBoard(ABC):
+    feed: SerialFeed | None = None  # pushes changes to this process (started on the event loop by the app)
+
     def __init__(self, lookup: JournalLookup):
         self.lookup = lookup
+        # Called with the serials known when the feed stopped being live, before it is live again.
+        self.gap_repairs: list[Callable[[dict[str, int]], None]] = []
 
     @abstractmethod
     def current(self, ecosystem: str) -> int: ...
@@ -45,6 +53,18 @@ class SerialBoard(ABC):
     @abstractmethod
     def publish(self, ecosystem: str, serial: int) -> None:
         """Called after a commit; never moves the serial backwards."""
+
+    def changed(self, ecosystem: str, keys: dict[str, int]) -> None:
+        """Documents this thread just wrote through (key -> serial), announced with its next publish."""
+
+    def validity(self, ecosystem: str) -> object | None:
+        """While every document change reaches this process with its keys (a live feed): a stamp
+        that stays the same until a change without keys or a gap; None otherwise."""
+        return None
+
+    def changed_at(self, ecosystem: str, key: str) -> int:
+        """The newest serial announced for `key` (see `validity`)."""
+        return 0
 
 
 class JournalSerialBoard(SerialBoard):
@@ -109,28 +129,57 @@ class FileSerialBoard(SerialBoard):
 
 
 class RedisSerialBoard(SerialBoard):
-    # Set only if it grows. The key expires, so a publish lost while Redis was away heals itself
-    # from the journal within minutes.
+    # Set only if it grows, then tell every process. The key expires, so a publish lost while Redis
+    # was away heals itself from the journal within minutes.
     _SET_MAX = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', 300) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """
 
-    def __init__(self, lookup: JournalLookup, redis: GuardedRedis, prefix: str):
+    def __init__(self, lookup: JournalLookup, redis: GuardedRedis, prefix: str, url: str | None = None):
         super().__init__(lookup)
         self.redis = redis
         self.prefix = prefix + "serial:"
+        self.channel = prefix + "serials"
         self._set_max = redis.client.register_script(self._SET_MAX)
         self._unpublished: dict[str, int] = {}  # publishes Redis missed, replayed when it is back
         self._synced: dict[str, int] = {}  # ecosystem -> redis.recoveries when last resynced
         self._lock = threading.Lock()
+        # What the feed (serial_feed.py) told this process, and this process's own publishes: while
+        # the feed is live a read checks only this.
+        self._pushed: dict[str, int] = {}
+        self._ecosystems: set[str] = set()
+        # Per key, the newest serial announced for it; per ecosystem, an epoch that moves on a change
+        # announced without its keys and on every (re)subscription (notifications may be lost).
+        self._key_serials: dict[tuple[str, str], int] = {}
+        self._epochs: dict[str, int] = {}
+        self._changes = threading.local()
+        # Set when the feed stops being live: the serials known then. Documents changed after them
+        # may be missing from Redis (a write-through that failed meanwhile): repaired before it is live again.
+        self._gap_since: dict[str, int] | None = None
+        self.feed = SerialFeed(url, self.channel, self._on_message, self._resync, self._on_gap) if url else None
 
     def current(self, ecosystem: str) -> int:
-        if not self.redis.available:
-            return self.lookup(ecosystem)
         if self._unpublished:
             self._replay()
+        feed = self.feed
+        if feed is not None and feed.live:
+            serial = self._pushed.get(ecosystem)
+            if serial is not None:
+                return serial
+            serial = self._asked(ecosystem)
+            if feed.live:  # subscribed before it asked: nothing published since is missed
+                self._raise(ecosystem, serial)
+            return serial
+        return self._asked(ecosystem)
+
+    def _asked(self, ecosystem: str) -> int:
+        """Without a live feed: one GET (the journal while Redis is down or lost the key)."""
+        self._ecosystems.add(ecosystem)
+        if not self.redis.available:
+            return self.lookup(ecosystem)
         if self._synced.get(ecosystem, 0) != self.redis.recoveries:  # (start-up resyncs: create_app)
             serial = self.lookup(ecosystem)  # other processes' publishes may have been lost too
             if self._store(ecosystem, serial):
@@ -145,14 +194,107 @@ return 1
         self.publish(ecosystem, serial)
         return serial
 
+    def changed(self, ecosystem: str, keys: dict[str, int]) -> None:
+        pending = getattr(self._changes, "keys", None)
+        if pending is None:
+            pending = self._changes.keys = {}
+        pending.setdefault(ecosystem, {}).update(keys)
+
+    def validity(self, ecosystem: str) -> object | None:
+        feed = self.feed
+        if feed is None or not feed.live:
+            return None
+        return self._epochs.get(ecosystem, 0)
+
+    def changed_at(self, ecosystem: str, key: str) -> int:
+        return self._key_serials.get((ecosystem, key), 0)
+
     def publish(self, ecosystem: str, serial: int) -> None:
-        if not self._store(ecosystem, serial):
+        """After a commit: this process sees `serial` at once; every other one when its feed
+        delivers the notification, which is in its socket before this returns: the PING after the
+        publish is answered only after Redis has written the notification to every subscriber.
+        The notification names the documents this thread wrote through since its last publish."""
+        self._ecosystems.add(ecosystem)
+        pending = getattr(self._changes, "keys", None)
+        keys = pending.pop(ecosystem, None) if pending else None
+        self._apply(ecosystem, serial, keys)
+        if not self._store(ecosystem, serial, keys):
             with self._lock:
                 self._unpublished[ecosystem] = max(serial, self._unpublished.get(ecosystem, 0))
+            return
+        self.redis.run(lambda client: client.ping(), None)
 
-    def _store(self, ecosystem: str, serial: int) -> bool:
-        done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial], client=client)  # noqa: E731
+    def _store(self, ecosystem: str, serial: int, keys: dict[str, int] | None = None) -> bool:
+        # "<ecosystem> <serial>" then "<serial> <key>" per changed document; "... *": changes not named
+        head = f"{ecosystem} {serial}" if keys is not None else f"{ecosystem} {serial} *"
+        message = "\n".join([head, *(f"{doc_serial} {key}" for key, doc_serial in (keys or {}).items())])
+        done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial, self.channel, message], client=client)  # noqa: E731
         return self.redis.run(done, None) is not None
+
+    def _raise(self, ecosystem: str, serial: int) -> None:
+        with self._lock:
+            if serial > self._pushed.get(ecosystem, -1):
+                self._pushed[ecosystem] = serial
+
+    def _apply(self, ecosystem: str, serial: int, keys: dict[str, int] | None) -> None:
+        """Documents first, then the serial: a reader that sees the new serial sees their changes."""
+        with self._lock:
+            if keys is None:
+                self._epochs[ecosystem] = self._epochs.get(ecosystem, 0) + 1
+            else:
+                if len(self._key_serials) > _MAX_KEY_SERIALS:
+                    self._forget_keys()
+                for key, doc_serial in keys.items():
+                    if doc_serial > self._key_serials.get((ecosystem, key), -1):
+                        self._key_serials[(ecosystem, key)] = doc_serial
+        self._raise(ecosystem, serial)
+
+    def _forget_keys(self) -> None:
+        """Bound the memory: start a new epoch everywhere instead (call with the lock held)."""
+        self._key_serials.clear()
+        for ecosystem in set(self._epochs) | self._ecosystems:
+            self._epochs[ecosystem] = self._epochs.get(ecosystem, 0) + 1
+
+    def _on_message(self, payload: bytes) -> None:
+        head, *lines = payload.decode("utf-8", "replace").split("\n")
+        try:
+            ecosystem, serial, *unnamed = head.split(" ")
+            keys = None if unnamed else {key: int(doc_serial) for doc_serial, _, key in (line.partition(" ") for line in lines)}
+            self._apply(ecosystem, int(serial), keys)
+        except ValueError:
+            log.warning("ignored a malformed serial notification: %r", payload[:100])
+            with self._lock:
+                self._forget_keys()
+
+    def _on_gap(self) -> None:
+        with self._lock:
+            if self._gap_since is None:
+                self._gap_since = dict(self._pushed)
+
+    def _resync(self) -> None:
+        """The feed (re)subscribed: notifications may have been missed, so repair the Redis copies
+        written since the gap (`gap_repairs`), then read every serial this process has used again
+        (the journal; Redis while the database is unreachable). Raises when it cannot: not live."""
+        if not self.redis.probe():  # closes this process's breaker at once: Redis answers again
+            raise ConnectionError("Redis does not answer")
+        since = self._gap_since
+        if since is not None:
+            for repair in self.gap_repairs:
+                repair(since)
+            self._gap_since = None
+        with self._lock:
+            self._forget_keys()
+        for ecosystem in list(self._ecosystems):
+            try:
+                serial = self.lookup(ecosystem)
+            except (ServiceUnavailable, InsufficientStorage):
+                value = self.redis.run(lambda client: client.get(self.prefix + ecosystem), None)
+                if value is None:
+                    with self._lock:
+                        self._pushed.pop(ecosystem, None)  # asked again on its next read
+                    continue
+                serial = int(value)
+            self._raise(ecosystem, serial)
 
     def _replay(self) -> None:
         with self._lock:
@@ -162,3 +304,4 @@ return 1
 
 
 _UNAVAILABLE = object()
+_MAX_KEY_SERIALS = 200_000

@@ -87,6 +87,8 @@ class DocumentStore:
         self._repaired_recoveries = redis.redis.recoveries if redis is not None else 0
         self._healthy_serial: dict[str, int] = {}
         self._repair_lock = threading.Lock()
+        if redis is not None:
+            serials.gap_repairs.append(self._repair_since)
         self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
         self.background: BackgroundRenders[tuple[str, str], AggregateRender] = BackgroundRenders(
             lambda item, render: self.render_aggregate(item[0], item[1], render))
@@ -290,6 +292,10 @@ class DocumentStore:
         """Copies never fail a committed change: a copy that could not be written is refilled from
         the database by the next read that misses it, or by the start-up sync. An append grows the
         public file for nginx in place when it holds the document just before the append."""
+        for ecosystem in {eco for eco, _ in pending}:  # named in the change's serial notification
+            self.serials.changed(ecosystem, {
+                key: (entry.doc if isinstance(entry, Appended) else entry).serial
+                for (eco, key), entry in pending.items() if eco == ecosystem})
         appends = {item: entry for item, entry in pending.items() if isinstance(entry, Appended)}
         whole = {item: entry for item, entry in pending.items() if not isinstance(entry, Appended)}
         for (eco, key), entry in appends.items():
@@ -344,6 +350,21 @@ class DocumentStore:
                 return  # down again: the next recovery repairs
             self._repaired_recoveries = recoveries
 
+    def _repair_since(self, since: dict[str, int]) -> None:
+        """The serial feed is back after a gap: write every row changed since the serials known
+        then to Redis again (their write-through may have failed in any process), before this
+        process trusts its memo again. Raises RedisUnavailable when Redis fails meanwhile."""
+        assert self.redis is not None
+        with self._repair_lock:
+            recoveries = self.redis.redis.recoveries
+            with self.db.read() as session:
+                changed = [(eco, key, doc) for eco in rows.ecosystems(session)
+                           for key, doc in rows.changed_since(session, eco, since.get(eco, 0))]
+            for start in range(0, len(changed), 500):
+                self.redis.write_many(changed[start:start + 500])
+            self._repaired_recoveries = recoveries
+        self._flush_redis_backlog()
+
     def _flush_redis_backlog(self) -> None:
         """Documents whose write-through to Redis failed are written again once it answers
         (before this process publishes a newer serial there, see `RedisSerialBoard`)."""
@@ -361,9 +382,8 @@ class DocumentStore:
 
     def get(self, ecosystem: str, key: str, io: bool = True) -> StoredDocument | None:
         """The document, or None when there is none. With `io=False` only answers that need no
-        blocking read (a memo hit; a local file) and raises NeedsIO otherwise."""
-        if not safe_key(key):
-            return None
+        blocking read (a memo hit; a local file) and raises NeedsIO otherwise. The memo only ever
+        holds keys that passed `safe_key`, so a hit needs no check."""
         doc = self._get_from_redis(ecosystem, key, io) if self.redis is not None else self._get_from_files(ecosystem, key, io)
         return None if doc is None or doc.absent else doc
 
@@ -374,6 +394,9 @@ class DocumentStore:
             doc = self.memo.get((ecosystem, key), stamp)
             if doc is not None:
                 return doc
+        if not safe_key(key):
+            return None
+        if stamp is not None:
             found = self.files.read(ecosystem, key)
             if found is not None:
                 return self.memo.put((ecosystem, key), found[0], found[1])
@@ -394,13 +417,26 @@ class DocumentStore:
             self._repair_redis()
         if self._redis_backlog and io:
             self._flush_redis_backlog()
-        healthy = self.redis.redis.available
-        serial = self.serials.current(ecosystem)
-        if healthy and self.redis.redis.available:
-            self._healthy_serial[ecosystem] = serial
-        doc = self.memo.get((ecosystem, key), serial)
-        if doc is not None:
-            return doc
+        validity = self.serials.validity(ecosystem)
+        if validity is not None:  # every change reaches this process with its keys: a hit costs no I/O
+            doc = self.memo.get((ecosystem, key), ("feed", validity))
+            if doc is not None and doc.serial >= self.serials.changed_at(ecosystem, key):
+                return doc
+            stamp: object = ("feed", validity)  # never equal to a serial stamp below
+            serial = self.serials.current(ecosystem)
+            if self.redis.redis.available:
+                self._healthy_serial[ecosystem] = serial
+        else:
+            healthy = self.redis.redis.available
+            serial = self.serials.current(ecosystem)
+            if healthy and self.redis.redis.available:
+                self._healthy_serial[ecosystem] = serial
+            doc = self.memo.get((ecosystem, key), serial)
+            if doc is not None:
+                return doc
+            stamp = serial
+        if not safe_key(key):
+            return None
         if not io:
             raise NeedsIO()
         try:
@@ -409,7 +445,7 @@ class DocumentStore:
             doc = None
         if doc is None:
             doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
-        return self.memo.put((ecosystem, key), serial, doc)
+        return self.memo.put((ecosystem, key), stamp, doc)
 
     def _refill(self, ecosystem: str, key: str) -> StoredDocument | None:
         """The copy is missing: read the row, and put the copy back (never a render)."""

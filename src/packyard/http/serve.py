@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, BinaryIO, Final, Literal
 
 import anyio.to_thread
@@ -32,6 +33,26 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def strong_etag(body: bytes) -> str:
     """The ETag of a PyPI document: quoted, the first 32 hex digits of the body's sha256."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+_STATIC_ETAG = re.compile(r'^"([0-9a-f]{1,8})-([0-9a-f]+)"$')
+
+
+def static_etag(body: bytes) -> str:
+    """An ETag a static front computes itself: nginx's `"<mtime hex>-<size hex>"`, with the mtime
+    of the materialized file chosen from the body's sha256 (`static_etag_mtime`), so nginx sends
+    the app's ETag without reading a sidecar. (Only where the ETag's form is free: bundler needs
+    the MD5 of the body on the compact index.)"""
+    mtime = int.from_bytes(hashlib.sha256(body).digest()[:4], "big") & 0x7FFFFFFF or 1
+    return f'"{mtime:x}-{len(body):x}"'
+
+
+def static_etag_mtime(etag: str, size: int) -> int | None:
+    """The file mtime that makes nginx compute `etag` for a body of `size` bytes (None: not a static ETag)."""
+    match = _STATIC_ETAG.match(etag)
+    if match is None or int(match.group(2), 16) != size:
+        return None
+    return int(match.group(1), 16)
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -91,10 +112,34 @@ class Representation:
     def length(self) -> int:
         return len(self.body) if self.body is not None else self.size
 
+    @cached_property
+    def whole(self) -> list[tuple[bytes, bytes]]:
+        """The headers of a 200 with the whole body, built once per representation."""
+        return [(b"etag", self.etag.encode()), (b"accept-ranges", b"bytes"), *self.headers,
+                (b"content-type", self.content_type.encode()), (b"content-length", str(self.length).encode())]
+
     @classmethod
     def of(cls, doc: StoredDocument, headers: Headers = (), body: bytes | None = None, etag: str | None = None) -> Representation:
         """A stored document (`body`/`etag`: a template filled for one base URL)."""
         return cls(etag or doc.etag, doc.media_type, doc.body if body is None else body, headers=headers)
+
+
+class Representations:
+    """Ready-to-send representations by the identity of what they were built from (e.g. a stored
+    document's key, serial and ETag), so their headers are built once, not per request."""
+
+    def __init__(self, max_entries: int = 65536):
+        self.max_entries = max_entries
+        self._reps: dict[Hashable, Representation] = {}
+
+    def get(self, ident: Hashable, build: Callable[[], Representation]) -> Representation:
+        rep = self._reps.get(ident)
+        if rep is None:
+            rep = build()
+            if len(self._reps) >= self.max_entries:
+                self._reps.clear()
+            self._reps[ident] = rep
+        return rep
 
 
 @dataclass
@@ -139,14 +184,25 @@ async def stream_file(send: Send, opened: OpenedFile, length: int) -> None:
 async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
                 unsatisfiable: Literal["416", "full"] = "416") -> None:
     """Send `rep` answering HEAD, If-None-Match, Range and If-Range."""
+    if_none_match = range_header = if_range = None
+    for name, value in scope["headers"]:  # one pass: this runs on every read
+        if name == b"if-none-match":
+            if_none_match = value.decode("latin-1")
+        elif name == b"range":
+            range_header = value.decode("latin-1")
+        elif name == b"if-range":
+            if_range = value.decode("latin-1")
+    if if_none_match is None and range_header is None and rep.body is not None:  # the common case: 200
+        await send({"type": "http.response.start", "status": 200, "headers": rep.whole})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else rep.body})
+        return
     size = rep.length
     headers = [(b"etag", rep.etag.encode()), (b"accept-ranges", b"bytes"), *rep.headers]
-    if etag_matches(header(scope, b"if-none-match"), rep.etag):
+    if etag_matches(if_none_match, rep.etag):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
-    wanted = parse_byte_range(header(scope, b"range"), size)
-    if_range = header(scope, b"if-range")
+    wanted = parse_byte_range(range_header, size)
     if wanted is not None and if_range is not None and if_range.strip() != rep.etag:
         wanted = None
     if wanted == UNSATISFIABLE and unsatisfiable == "full":

@@ -90,6 +90,17 @@ class GuardedRedis:
                 self.recoveries += 1
                 log.warning("Redis is reachable again")
 
+    def probe(self) -> bool:
+        """Try Redis now, whatever the cool-down (another connection just saw it answer)."""
+        try:
+            self.client.ping()
+        except _OUTAGE_ERRORS as exc:
+            self._trip(exc)
+            return False
+        if self._down:
+            self._recover()
+        return True
+
     def check(self) -> None:
         """Raise when Redis does not answer (readiness probe; not guarded, so it reports the cause)."""
         self.client.ping()
