@@ -86,6 +86,7 @@ def test_check_passes_on_sound_data_and_names_a_corrupt_or_missing_blob(server_f
 def test_check_finds_stored_documents_that_differ_from_a_fresh_render(server_factory, tmp_path):
     server = server_factory(backend=new_backend(local_blobs=True))
     _publish_some(server, tmp_path)
+    assert httpx.get(server.url + "/rubygems/names").status_code == 200  # rendered now, not in the background
     registry = server.registry()
     with registry.db.write() as session:
         info = session.get(Document, ("rubygems", "info/other-gem"))

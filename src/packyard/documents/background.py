@@ -1,8 +1,11 @@
 """One daemon thread per process that renders the aggregates a change marked stale, after the
 change has been acknowledged: a publish never waits for work that grows with the registry.
 
-Submissions queue up while a render runs and are taken together, so a burst of publishes costs
-one render of each aggregate, not one per publish. Nothing is lost if the process dies first:
+A render waits until submissions settle (no new one for `settle` seconds, at most `longest` after
+the first), and everything queued meanwhile is taken together: a stream of publishes costs one
+render of each aggregate every few seconds, not one per publish, so the renders (O(registry),
+on the same cores and GIL as the publishes) do not slow the stream down. Readers never wait for
+this thread: a reader of a stale aggregate renders it itself. Nothing is lost if the process dies first:
 the stale marker stays in the database, and the next reader of the aggregate renders it
 (`DocumentStore.get_aggregate`).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, Hashable, TypeVar
 
@@ -21,34 +25,36 @@ V = TypeVar("V")
 
 
 class BackgroundRenders(Generic[K, V]):
-    def __init__(self, render: Callable[[K, V], object], name: str = "packyard-aggregates"):
+    def __init__(self, render: Callable[[K, V], object], *, settle: float = 1.0, longest: float = 10.0,
+                 name: str = "packyard-aggregates"):
         self._render = render
+        self._settle, self._longest = settle, longest
         self._name = name
         self._queue: dict[K, V] = {}
-        self._busy = False
+        self._first = self._last = 0.0  # when the queued submissions came: the first, the latest
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def submit(self, items: dict[K, V]) -> None:
+        if not items:
+            return
         with self._cond:
+            self._last = time.monotonic()
+            if not self._queue:
+                self._first = self._last
             self._queue.update(items)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._cond.notify()
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """True once nothing is queued or rendering (tests, the benchmark, a graceful stop)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
-
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._busy = False
-                self._cond.notify_all()
                 self._cond.wait_for(lambda: bool(self._queue))
-                batch, self._queue, self._busy = self._queue, {}, True
+                while (wait := min(self._last + self._settle, self._first + self._longest) - time.monotonic()) > 0:
+                    self._cond.wait(wait)
+                batch, self._queue = self._queue, {}
             for key, value in sorted(batch.items(), key=lambda item: repr(item[0])):
                 try:
                     self._render(key, value)
