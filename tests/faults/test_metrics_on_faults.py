@@ -4,31 +4,12 @@ local Redis and PostgreSQL behind a TcpProxy."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import httpx
 import pytest
 
 from tests.core.test_metrics import eventually, requests_of, sample, scrape
 from tests.faults.faultkit import FAST_FAILING, behind_proxy, proxy_for
-from tests.support.backends import TEST_REDIS_URL, new_backend
 from tests.support.server import start_server
-
-REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_cut(tmp_path):
-    backend = dataclasses.replace(new_backend(), redis_url=REDIS_URL)
-    proxy = proxy_for(REDIS_URL)
-    server = start_server(tmp_path / "server", backend=behind_proxy(backend, redis=proxy), workers=2)
-    try:
-        yield server, proxy
-    finally:
-        proxy.open()
-        server.stop()
-        proxy.stop()
-        backend.drop()
 
 
 def test_redis_errors_are_counted_while_it_is_cut(redis_cut):

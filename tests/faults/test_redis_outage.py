@@ -8,35 +8,14 @@ else the local 127.0.0.1:6379), over the pass's database."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import time
 
 import httpx
-import pytest
 
-from tests.faults.faultkit import SCOPES, behind_proxy, gem_push, proxy_for
+from tests.faults.faultkit import SCOPES, gem_push
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
-from tests.support.backends import TEST_REDIS_URL, new_backend
-from tests.support.server import start_server
-
-REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def outage(tmp_path):
-    backend = dataclasses.replace(new_backend(), redis_url=REDIS_URL)
-    proxy = proxy_for(REDIS_URL)
-    server = start_server(tmp_path / "server", backend=behind_proxy(backend, redis=proxy), workers=2)
-    try:
-        yield server, proxy
-    finally:
-        proxy.open()
-        server.stop()
-        proxy.stop()
-        backend.drop()
 
 
 def _everything_answers(server, token: str, versions: list[str]) -> None:
@@ -55,8 +34,8 @@ def _everything_answers(server, token: str, versions: list[str]) -> None:
             assert answer.status_code == 200, (path, answer.status_code, answer.text)
 
 
-def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(outage, tmp_path):
-    server, proxy = outage
+def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(redis_cut, tmp_path):
+    server, proxy = redis_cut
     token = server.mint_token(*SCOPES)
     dists = tmp_path / "dists"
     dists.mkdir()
