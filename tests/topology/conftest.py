@@ -4,10 +4,12 @@ dirs) on one PostgreSQL database, one Redis and one S3 bucket (moto), behind a p
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import require_production_services
@@ -35,7 +37,20 @@ class Topology:
         old.stop(signal.SIGKILL)
         new = wait_ready(launch_replica(self.root, index, self.backend, port=old.port))
         self.replicas[index] = new
+        self.wait_routed(new)
         return new
+
+    def wait_routed(self, replica: RunningServer, timeout: float = 30) -> None:
+        """Until nginx sends requests to `replica` again: a replica that failed stays out of the
+        rotation for `fail_timeout` (5 s) even when it is back sooner, and a test that then stops
+        the other one would meet "no live upstreams" — a property of the test's pace, not of packyard."""
+        address = f"127.0.0.1:{replica.port}"
+        deadline = time.monotonic() + timeout
+        start = len(self.nginx.log_lines())
+        while address not in self.upstreams_since(start):
+            assert time.monotonic() < deadline, f"nginx never sent a request to the restarted replica {address}"
+            httpx.get(self.url + "/healthz", timeout=10)
+            time.sleep(0.1)
 
     def upstreams_since(self, line: int) -> set[str]:
         """Every replica address nginx sent a request to, in its access log from `line` on."""
