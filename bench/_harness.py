@@ -200,5 +200,12 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def discard(server: RunningServer, workdir: Path) -> None:
+    """Stop a bench server, drop its database (PostgreSQL) and remove its working directory."""
+    server.stop()
+    server.backend.drop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def tempdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="packyard-bench-"))

@@ -16,7 +16,15 @@ import shutil
 import statistics
 import time
 
-from _harness import populate_pypi, populate_rubygems, start, start_front, tempdir
+from _harness import (
+    discard,
+    populate_pypi,
+    populate_rubygems,
+    start,
+    start_front,
+    tempdir,
+)
+
 from tests.pypi.pypi_clients import Venv, run  # noqa: E402
 from tests.rubygems.gemtools import RubyEnv  # noqa: E402
 
@@ -69,9 +77,7 @@ def main() -> None:
         finally:
             front.stop()
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
     print(f"\n{'client':32}{'app s':>8}{'front s':>9}{'app/front':>11}   (median of {args.runs})")
     for client in ("pip install (20 projects)", "cold bundle install (10 gems)"):
         app = statistics.median(times[(client, "app")])

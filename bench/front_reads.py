@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 
 import httpx
-
 from _harness import (
     PIP_ACCEPT,
+    discard,
     populate_pypi,
     populate_pypi_in_process,
     populate_rubygems,
@@ -114,9 +113,7 @@ def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
             stop_process(bare)
         return {"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results}
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
 
 
 def report(run: dict) -> None:

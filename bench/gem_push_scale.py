@@ -15,13 +15,11 @@ The latency is printed at every size as it is reached. Backend: as for the tests
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import time
 
 import httpx
-
-from _harness import build_gems, in_process_client, push_gem, start, tempdir
+from _harness import build_gems, discard, in_process_client, push_gem, start, tempdir
 
 
 def timed_pushes(url: str, token: str, gems: list) -> list[float]:
@@ -77,9 +75,7 @@ def main() -> None:
             medians[size] = statistics.median(latencies)
             print(f"  at {size} gems: push {summary(latencies)}", flush=True)
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
     smallest, largest = sizes[0], max(medians)
     print(f"\ngem push latency, median: {smallest} gems {medians[smallest]:.1f} ms, {largest} gems "
           f"{medians[largest]:.1f} ms; ratio {medians[largest] / medians[smallest]:.2f} (target <= 1.5)")

@@ -22,11 +22,19 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import statistics
 import time
 
-from _harness import PIP_ACCEPT, populate_pypi, populate_rubygems, start, tempdir, wrk_cycle
+from _harness import (
+    PIP_ACCEPT,
+    discard,
+    populate_pypi,
+    populate_rubygems,
+    start,
+    tempdir,
+    wrk_cycle,
+)
+
 from tests.support.server import start_server
 
 VARIANTS = {
@@ -110,9 +118,7 @@ def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int) ->
                           flush=True)
         return {"size": size, "gems": gem_count, "rounds": rounds, "runs": runs, "cpu_us": cpu, "calls": calls}
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
 
 
 def report(run: dict) -> None:

@@ -11,9 +11,8 @@ Targets (2-core machine, one worker, embedded default; see bench/README.md):
 from __future__ import annotations
 
 import argparse
-import shutil
 
-from _harness import populate_pypi, populate_rubygems, start, tempdir, wrk
+from _harness import discard, populate_pypi, populate_rubygems, start, tempdir, wrk
 
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
@@ -40,9 +39,7 @@ def measure(size: int, seconds: int) -> list[tuple[str, dict[str, float]]]:
         ]
         return [(label, wrk(server.url + path, headers, seconds)) for label, path, headers in cases]
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
 
 
 def main() -> None:

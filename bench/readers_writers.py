@@ -12,16 +12,15 @@ pushing new gems, each back to back over HTTP. Backend: as for the tests (PACKYA
 from __future__ import annotations
 
 import argparse
-import shutil
 import threading
 import time
 
 import httpx
-
 from _harness import (
     PIP_ACCEPT,
     build_gems,
     build_wheel,
+    discard,
     populate_pypi,
     populate_rubygems,
     push_gem,
@@ -99,9 +98,7 @@ def measure(projects: int, gem_count: int, seconds: int) -> list[tuple[str, dict
             front.stop()
         return results
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
 
 
 def main() -> None:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
 import zipfile
 from pathlib import Path
 
 import httpx
-
-from _harness import start, tempdir
+from _harness import discard, start, tempdir
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -83,9 +81,7 @@ def main() -> None:
         print(f"peak RSS after pypi upload {after_pypi / 1024:8.1f} MiB  (+{(after_pypi - before) / 1024:.1f})")
         print(f"peak RSS after raw push    {after_gem / 1024:8.1f} MiB  (+{(after_gem - after_pypi) / 1024:.1f}, status {gem.status_code})")
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
 
 
 if __name__ == "__main__":

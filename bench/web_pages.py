@@ -23,13 +23,12 @@ also measured in this process (the app called through Starlette's TestClient, no
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import time
 
 import httpx
+from _harness import discard, in_process_client, restart, start, tempdir, upload_wheel
 
-from _harness import in_process_client, restart, start, tempdir, upload_wheel
 from tests.pypi.pypi_dists import build_wheel, core_metadata
 from tests.support.web import signed_in_client
 
@@ -109,9 +108,7 @@ def main() -> None:
             results.append(row("package page, signed in as the owner", *timings(owner, page, args.requests)))
         cpu = cpu_ms(server, [page, "/api/v1/packages/pypi/bench-web", "/healthz"], args.requests)
     finally:
-        server.stop()
-        server.backend.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        discard(server, workdir)
     print(f"\n{args.versions} versions, 1 worker, sequential requests over one connection (ms)\n")
     print("| request | cold (first) | warm median | warm p99 |\n|---|---:|---:|---:|")
     print("\n".join(results))
