@@ -174,20 +174,26 @@ def package_documents(registry: Registry, session: Session, package: Package, se
     return rendered
 
 
-def _stored_keys(registry: Registry, session: Session, normalized: str) -> list[str]:
-    store = registry.documents
-    return [*store.keys_in(session, ECOSYSTEM, f"simple/{normalized}/"), *store.keys_in(session, ECOSYSTEM, f"files/{normalized}/"),
-            *store.keys_in(session, ECOSYSTEM, f"pypi/{normalized}/")]
+def _stored_keys(registry: Registry, session: Session, normalized: str, *, load: bool = False) -> list[str]:
+    """The keys of one package's documents (`load`: with their rows read into `session`)."""
+    keys_in = registry.documents.load_in if load else registry.documents.keys_in
+    return [key for prefix in (f"simple/{normalized}/", f"files/{normalized}/", f"pypi/{normalized}/")
+            for key in keys_in(session, ECOSYSTEM, prefix)]
 
 
 def render_package(registry: Registry, session: Session, package: Package, serial: int, now: datetime) -> None:
-    """Store every document of one package, and remove the ones it no longer has."""
+    """Store every document of one package that changed, and remove the ones it no longer has.
+
+    The documents of files already published (the download, its `.metadata`) do not change with a
+    new version: they are left as stored, so a publish does not rewrite (and fsync) two documents
+    per file the package already has."""
     store = registry.documents
     rendered = package_documents(registry, session, package, serial)
+    stored = _stored_keys(registry, session, package.normalized_name, load=True)
     for doc_key, doc in rendered.items():
         store.put(session, ECOSYSTEM, doc_key, doc.body, serial=serial, now=now, etag=doc.etag, media_type=doc.media_type,
-                  kind=doc.kind, public=not package.is_private)
-    for stale in _stored_keys(registry, session, package.normalized_name):
+                  kind=doc.kind, public=not package.is_private, unless_same=True)
+    for stale in stored:
         if stale not in rendered:
             store.remove(session, ECOSYSTEM, stale, serial=serial)
 

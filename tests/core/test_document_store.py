@@ -128,6 +128,38 @@ def test_public_files_follow_publish_yank_private_and_quarantine(registry_server
     assert httpx.get(f"{server.url}/pypi/files/gamma/{gamma.name}").status_code == 404
 
 
+def test_a_new_version_leaves_the_documents_of_earlier_files_unwritten(registry_server, tmp_path):
+    """A publish rewrites what changed (the pages, the JSON API), not the documents of the files
+    the package already had: a publish costs no file writes per earlier file."""
+    from packyard.models import Document
+
+    server = registry_server
+    token = server.mint_token(*SCOPES)
+    first = _publish(server, tmp_path, token, "growing", "1.0")
+    unchanged = [f"files/growing/{first.name}", f"files/growing/{first.name}.metadata"]
+    copies = {key: server.data_dir / "documents" / "pypi" / key for key in unchanged}
+    before = {key: (path.stat().st_ino, path.read_bytes()) for key, path in copies.items()}
+    metadata_file = _public(server, f"pypi/files/growing/{first.name}.metadata")
+    metadata_inode = metadata_file.stat().st_ino
+    with server.registry().db.read() as session:
+        serials = {key: session.get(Document, ("pypi", key)).serial for key in [*unchanged, "simple/growing/index.html"]}
+
+    second = _publish(server, tmp_path, token, "growing", "2.0")
+
+    with server.registry().db.read() as session:
+        after = {key: session.get(Document, ("pypi", key)).serial for key in serials}
+        assert session.get(Document, ("pypi", f"files/growing/{second.name}.metadata")) is not None
+    assert all(after[key] == serials[key] for key in unchanged), (serials, after)
+    assert after["simple/growing/index.html"] > serials["simple/growing/index.html"]
+    assert {key: (path.stat().st_ino, path.read_bytes()) for key, path in copies.items()} == before
+    assert metadata_file.stat().st_ino == metadata_inode
+    for relative, headers in [(f"pypi/files/growing/{first.name}.metadata", None), (f"pypi/files/growing/{first.name}", None),
+                              (f"pypi/files/growing/{second.name}.metadata", None), ("pypi/simple/growing/index.json", JSON_ACCEPT)]:
+        _assert_file_matches_app(server, relative, headers)
+    assert b"2.0" in _public(server, "pypi/simple/growing/index.html").read_bytes()
+    assert server.cli("check", check=False).returncode == 0
+
+
 def _cut_database(server: RunningServer, proxy) -> None:
     if proxy is not None:
         proxy.close()

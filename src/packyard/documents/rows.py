@@ -77,6 +77,14 @@ def keys_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
     ))
 
 
+def load_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
+    """Like `keys_under`, with the rows loaded into `session` (a later `session.get` of one reads nothing)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return [row.key for row in session.exec(
+        select(Document).where(Document.ecosystem == ecosystem, Document.key >= prefix, Document.key < upper).order_by(Document.key)
+    )]
+
+
 def iterate(session: Session, batch: int = 500) -> Iterator[tuple[str, str, StoredDocument]]:
     """Every row, in key order, a batch at a time (the start-up sync)."""
     appended = _appended_keys(session)

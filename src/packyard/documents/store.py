@@ -97,12 +97,18 @@ class DocumentStore:
     # -- write side (inside the write transaction) -----------------------------------------------
 
     def put(self, session: Session, ecosystem: str, key: str, body: bytes, *, serial: int, now: datetime,
-            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False, appendable: bool = False) -> None:
+            etag: str = "", media_type: str = "", kind: str = DOCUMENT, public: bool = False, appendable: bool = False,
+            unless_same: bool = False) -> None:
         """Write the whole document. `appendable`: a base that `append` will grow (its ETag must be
         the quoted MD5 of the body); its earlier segments go, and its MD5 state is kept (O(body),
-        in Python: a rewrite of an append-only document is rare, a compaction)."""
+        in Python: a rewrite of an append-only document is rare, a compaction). `unless_same`: a
+        document stored with exactly these bytes and headers is left as it is, at its older serial
+        (a re-render of a package whose file documents did not change writes no file copies for them)."""
         assert kind in (DOCUMENT, TEMPLATE, INTERNAL, BLOB) and safe_key(key), key
         row = session.get(Document, (ecosystem, key))
+        if unless_same and not appendable and row is not None and (
+                row.body, row.etag, row.media_type, row.kind, row.public) == (body, etag, media_type, kind, public):
+            return
         if row is None:
             row = Document(ecosystem=ecosystem, key=key, body=body, updated_at=now)
         row.body, row.etag, row.media_type, row.kind, row.public, row.serial, row.updated_at = (
@@ -168,6 +174,10 @@ class DocumentStore:
         if prefix:
             return rows.keys_under(session, ecosystem, prefix)
         return list(session.exec(select(Document.key).where(Document.ecosystem == ecosystem)))
+
+    def load_in(self, session: Session, ecosystem: str, prefix: str) -> list[str]:
+        """The keys under `prefix`, their rows read in one query, for a writer about to `put` many of them."""
+        return rows.load_under(session, ecosystem, prefix)
 
     def defer(self, session: Session, ecosystem: str, key: str, render: AggregateRender) -> None:
         """Render the public aggregate `key` (a listing whose cost grows with the registry) after the
