@@ -7,8 +7,12 @@ import uuid
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 
+import anyio.to_thread
+
 from packyard.resilience.faults import disk_faults_as_errors
 from packyard.storage.base import Hasher, StagedBlob
+
+STAGE_BATCH = 1024 * 1024  # bytes of an upload hashed and written per hop to a worker thread
 
 
 class StagingArea:
@@ -30,12 +34,19 @@ class StagingArea:
             return PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes, sha256_only=sha256_only)
 
     async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
+        """Hashing, writing and the final fsync run in a worker thread, `STAGE_BATCH` bytes at a time:
+        on the event loop they would stall every other request of the process (an fsync of a large
+        upload, a write throttled by a busy disk), while hashlib and file writes release the GIL."""
         with disk_faults_as_errors():
             part = self._open(max_bytes)
             try:
+                batch = bytearray()
                 async for chunk in chunks:
-                    part.write(chunk)
-                return part.finish()
+                    batch += chunk
+                    if len(batch) >= STAGE_BATCH:
+                        await anyio.to_thread.run_sync(part.write, bytes(batch))
+                        batch.clear()
+                return await anyio.to_thread.run_sync(part.finish, bytes(batch))
             except BaseException:
                 part.abort()
                 raise
@@ -69,7 +80,8 @@ class PartFile:
             self.hasher.update(chunk)
             self.handle.write(chunk)
 
-    def finish(self) -> StagedBlob:
+    def finish(self, last: bytes = b"") -> StagedBlob:
+        self.write(last)
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
