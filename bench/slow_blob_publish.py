@@ -6,9 +6,10 @@ stored before the write transaction, outside the ecosystem's write lock.
 Runs a server on S3-compatible storage (moto's server, its own process on 127.0.0.1), measures the
 latency of small publishes of another package when idle, then while a large upload's PUT to the
 object store is in progress. As controls it measures small gem pushes the same way (another
-ecosystem's lock on PostgreSQL; on SQLite every write shares one lock) and `GET /healthz` (no lock,
-no database): a delay the PyPI publishes share with them is contention for the CPU and the disk on
-this machine (the PUT itself, moto receiving it), not the write lock. Set PACKYARD_TEST_DATABASE_URL
+ecosystem's lock on PostgreSQL; on SQLite every write shares one lock), `GET /healthz` (no lock,
+no database) and a small PUT straight to the object store (each publish PUTs its blob there too):
+a delay the PyPI publishes share with them is contention for the CPU and the disk on this machine,
+or moto (one Python process) receiving the big PUT, not the write lock. Set PACKYARD_TEST_DATABASE_URL
 (and PACKYARD_TEST_REDIS_URL) to run on PostgreSQL, as the tests do.
 
 Target (bench/README.md): a 1 GiB upload to S3-compatible storage in progress does not delay a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import statistics
 import subprocess
@@ -55,7 +57,7 @@ def upload(server, token: str, wheel: Path, name: str, version: str) -> httpx.Re
         )
 
 
-def start_object_store(workdir: Path) -> tuple[subprocess.Popen, str, str]:
+def start_object_store(workdir: Path) -> tuple[subprocess.Popen, str, str, object]:
     port = free_port()
     env = {**CREDENTIALS, "PATH": "/usr/bin:/bin"}
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
@@ -73,7 +75,7 @@ def start_object_store(workdir: Path) -> tuple[subprocess.Popen, str, str]:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="packyard-test",
                           aws_secret_access_key="packyard-test")
     client.create_bucket(Bucket="bench")
-    return process, endpoint, "bench"
+    return process, endpoint, "bench", client
 
 
 def small_publish_ms(server, token: str, wheels: Path, counter: list[int]) -> float:
@@ -98,6 +100,14 @@ def small_push_ms(server, token: str, counter: list[int]) -> float:
     return elapsed
 
 
+def store_put_ms(store, bucket: str, counter: list[int]) -> float:
+    """A small PUT straight to the object store: what the store itself adds to every publish's blob write."""
+    counter[0] += 1
+    started = time.perf_counter()
+    store.put_object(Bucket=bucket, Key=f"control/{counter[0]}", Body=os.urandom(4096))
+    return (time.perf_counter() - started) * 1000
+
+
 def health_ms(server) -> float:
     started = time.perf_counter()
     httpx.get(server.url + "/healthz", timeout=3600).raise_for_status()
@@ -110,7 +120,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     workdir = tempdir()
-    store, endpoint, bucket = start_object_store(workdir)
+    store, endpoint, bucket, store_client = start_object_store(workdir)
     server = start(workdir, workers=args.workers, extra_env={
         **CREDENTIALS,
         "PACKYARD_STORAGE_URL": f"s3://{bucket}/blobs?endpoint_url={endpoint}&region=us-east-1",
@@ -124,12 +134,15 @@ def main() -> None:
         idle: list[float] = []
         idle_gems: list[float] = []
         idle_health: list[float] = []
+        idle_puts: list[float] = []
         for attempt in range(35):
             pypi, gem, health = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter), health_ms(server)
+            put = store_put_ms(store_client, bucket, counter)
             if attempt >= 5:  # the first ones warm up
                 idle.append(pypi)
                 idle_gems.append(gem)
                 idle_health.append(health)
+                idle_puts.append(put)
 
         big = big_wheel(workdir, args.megabytes)
         result: dict = {}
@@ -140,10 +153,12 @@ def main() -> None:
         during: list[float] = []
         during_gems: list[float] = []
         during_health: list[float] = []
+        during_puts: list[float] = []
         while thread.is_alive():
             during.append(small_publish_ms(server, token, wheels, counter))
             during_gems.append(small_push_ms(server, token, counter))
             during_health.append(health_ms(server))
+            during_puts.append(store_put_ms(store_client, bucket, counter))
         thread.join()
         finished_at = time.monotonic() - started
         result["response"].raise_for_status()
@@ -156,11 +171,14 @@ def main() -> None:
         _report("control: gem push, during", during_gems)
         _report("control: /healthz, idle", idle_health)
         _report("control: /healthz, during", during_health)
+        _report("control: store PUT, idle", idle_puts)
+        _report("control: store PUT, during", during_puts)
         if during:
             for label, pick in (("median", statistics.median), ("p90", _p90)):
                 print(f"delay ({label:6s}) same ecosystem {pick(during) - pick(idle):+8.1f} ms (target <= 50 ms), "
                       f"other ecosystem {pick(during_gems) - pick(idle_gems):+8.1f} ms, "
-                      f"/healthz {pick(during_health) - pick(idle_health):+8.1f} ms")
+                      f"/healthz {pick(during_health) - pick(idle_health):+8.1f} ms, "
+                      f"direct store PUT {pick(during_puts) - pick(idle_puts):+8.1f} ms")
     finally:
         server.stop()
         server.backend.drop()
