@@ -24,7 +24,18 @@ def _cache_control(registry: Registry, public: bool) -> tuple[bytes, bytes]:
     return (b"cache-control", scope + b", max-age=31536000, immutable")
 
 
+async def _warm(registry: Registry, request: Request, send: Send, project: str, filename: str) -> bool:
+    """A kept upstream file served before, while that still holds (`proxy.warm`): the local path's `serve()`."""
+    rep = proxy.warm(registry, ("file", project, filename))
+    if rep is None:
+        return False
+    await serve(request.scope, send, rep, unsatisfiable="416")
+    return True
+
+
 async def download(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:
+    if await _warm(registry, request, send, project, filename):
+        return
     doc = await stored(registry, documents.file_key(project, filename))
     await require_read(registry, request, project, doc)
     if doc is None and await proxy.download(registry, request, send, canonicalize_name(project), filename, metadata=False):
@@ -40,6 +51,8 @@ async def download(registry: Registry, request: Request, send: Send, project: st
 
 
 async def metadata(registry: Registry, request: Request, send: Send, project: str, filename: str) -> None:
+    if await _warm(registry, request, send, project, filename + ".metadata"):
+        return
     doc = await stored(registry, documents.file_key(project, filename) + ".metadata")
     await require_read(registry, request, project, doc)
     if doc is None and await proxy.download(registry, request, send, canonicalize_name(project), filename, metadata=True):

@@ -231,6 +231,28 @@ def test_concurrent_first_downloads_fetch_the_file_once(server_factory, fake_ups
     assert fake_upstream.requests["/files/pxy_big-1.0.tar.gz"] == 1
 
 
+def test_warm_proxied_pages_and_files_give_way_at_once_to_a_local_publish(server_factory, fake_upstream, tmp_path):
+    (tmp_path / "up").mkdir()
+    (tmp_path / "local").mkdir()
+    upstream_wheel = build_wheel(tmp_path / "up", "pxy-warm", "1.0")
+    fake_upstream.projects["pxy-warm"] = [FakeFile(upstream_wheel.name, upstream_wheel.read_bytes())]
+    proxy = server_factory(workers=2, extra_env={"PACKYARD_PYPI_UPSTREAM": fake_upstream.url})  # the default 600 s lifetime
+    url = f"{proxy.url}/pypi/files/pxy-warm/{upstream_wheel.name}"
+    for _ in range(8):  # both workers answer from their warm memo after their first read
+        assert [f["filename"] for f in page(proxy, "pxy-warm").json()["files"]] == [upstream_wheel.name]
+        assert httpx.get(url, timeout=30).content == upstream_wheel.read_bytes()
+    assert httpx.get(url, headers={"range": "bytes=0-9"}, timeout=30).content == upstream_wheel.read_bytes()[:10]
+    assert fake_upstream.requests["/simple/pxy-warm/"] <= 2 and fake_upstream.requests[f"/files/{upstream_wheel.name}"] == 1
+
+    local_wheel = build_wheel(tmp_path / "local", "pxy-warm", "0.1")
+    token = proxy.mint_token("pypi:package:*:write", user="alice")
+    result = twine_upload(proxy.url, [local_wheel], tmp_path / "home", "__token__", token)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for _ in range(8):
+        assert [f["filename"] for f in page(proxy, "pxy-warm").json()["files"]] == [local_wheel.name]
+        assert httpx.get(url, timeout=30).status_code == 404
+
+
 def test_with_the_upstream_stopped_cached_pages_and_files_are_served_and_uncached_projects_are_502(server_factory, tmp_path, dists):
     upstream = server_factory()
     token = upstream.mint_token("pypi:package:*:write", user="up")

@@ -98,6 +98,10 @@ async def project(registry: Registry, request: Request, send: Send, name: str, s
     except NotAcceptable as exc:
         await _not_acceptable(send, exc)
         return
+    warm = proxy.warm(registry, ("page", normalized, media_type))
+    if warm is not None:  # an upstream page that still holds: no local document took its name
+        await serve(request.scope, send, warm)
+        return
     html_key, json_key = documents.page_keys(normalized)
     doc: StoredDocument | None = await stored(registry, json_key if media_type == JSON_V1 else html_key)
     await require_read(registry, request, normalized, doc)

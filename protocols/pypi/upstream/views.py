@@ -1,9 +1,11 @@
 """Reads of names not published here, answered from the upstream (when one is configured and the
 core's gate lets the name resolve there): the project page and the files it lists.
 
-The page is parsed and rendered once per upstream fetch per process (`CachedPage.render`), so a
-warm proxied page costs what a local one does. A file is served from storage once fetched; the
-first download streams from the upstream while the core verifies and keeps it.
+The page is parsed and rendered once per upstream fetch per process (`CachedPage.render`). Each
+answer from a fresh page, and each kept file's representation, goes into the core's `Upstream.warm`:
+the read paths ask `warm` first, so a warm proxied page or file costs what a local one does (the
+same `serve()` of a ready representation). A file is served from storage once fetched; the first
+download streams from the upstream while the core verifies and keeps it.
 """
 
 from __future__ import annotations
@@ -27,16 +29,28 @@ PAGE_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.
 _PAGE_HEADERS = ((b"vary", b"Accept"), (b"cache-control", b"no-cache"), (b"access-control-allow-origin", b"*"))
 
 
-async def _proxied(registry: Registry, normalized: str) -> tuple[CachedPage, ProxiedProject] | None:
-    """The upstream's page of `normalized`, or None: no upstream, a name that must not resolve
-    upstream (local or reserved), or a project the upstream does not have."""
+def warm(registry: Registry, key: tuple[str, ...]) -> Representation | None:
+    """An answer served before from the upstream that still holds (see `Upstream.warm`); the read
+    paths ask this before looking for a local document, which they then know is absent.
+    Keys: ("page", project, media type), ("file", project, filename)."""
     upstream = registry.upstream(ECOSYSTEM)
-    if upstream is None or not await upstream.gate.allows(normalized):
+    return None if upstream is None else upstream.warm.get(key)
+
+
+async def _proxied(registry: Registry, normalized: str) -> tuple[CachedPage, ProxiedProject, int] | None:
+    """The upstream's page of `normalized` and the serial read before the gate was asked, or None:
+    no upstream, a name that must not resolve upstream (local or reserved), or a project the
+    upstream does not have."""
+    upstream = registry.upstream(ECOSYSTEM)
+    if upstream is None:
+        return None
+    serial = registry.serial(ECOSYSTEM)
+    if not await upstream.gate.allows(normalized):
         return None
     page = await upstream.pages.get(f"simple/{normalized}/", f"{normalized}/", {"accept": PAGE_ACCEPT})
     if page is None:
         return None
-    return page, page.render("project", lambda body: parse(normalized, body, page.media_type, page.url))
+    return page, page.render("project", lambda body: parse(normalized, body, page.media_type, page.url)), serial
 
 
 async def project(registry: Registry, request: Request, send: Send, normalized: str, media_type: str) -> bool:
@@ -44,17 +58,19 @@ async def project(registry: Registry, request: Request, send: Send, normalized: 
     found = await _proxied(registry, normalized)
     if found is None:
         return False
-    page, proxied = found
-    render = json_page.render_project if media_type == JSON_V1 else html_page.render_project
-    body, etag = page.render(media_type, lambda _body: _with_etag(render(proxied.page)))
-    headers = (*_PAGE_HEADERS, (b"x-pypi-last-serial", str(proxied.serial).encode()),
-               (b"x-packyard-upstream", b"stale" if page.stale else b"fresh"))
-    await serve(request.scope, send, Representation(etag, CONTENT_TYPE_HEADER[media_type], body, headers=headers))
+    page, proxied, serial = found
+    state = "stale" if page.stale else "fresh"
+    rep = page.render(f"{media_type} {state}", lambda _body: _page(proxied, media_type, state))
+    if not page.stale:
+        registry.upstream(ECOSYSTEM).warm.put(("page", normalized, media_type), serial, page, rep)  # type: ignore[union-attr]
+    await serve(request.scope, send, rep)
     return True
 
 
-def _with_etag(body: bytes) -> tuple[bytes, str]:
-    return body, strong_etag(body)
+def _page(proxied: ProxiedProject, media_type: str, state: str) -> Representation:
+    body = (json_page.render_project if media_type == JSON_V1 else html_page.render_project)(proxied.page)
+    headers = (*_PAGE_HEADERS, (b"x-pypi-last-serial", str(proxied.serial).encode()), (b"x-packyard-upstream", state.encode()))
+    return Representation(strong_etag(body), CONTENT_TYPE_HEADER[media_type], body, headers=headers)
 
 
 async def download(registry: Registry, request: Request, send: Send, normalized: str, filename: str, *, metadata: bool) -> bool:
@@ -62,7 +78,8 @@ async def download(registry: Registry, request: Request, send: Send, normalized:
     found = await _proxied(registry, normalized)
     if found is None:
         return False
-    upstream_file = found[1].files.get(filename)
+    page, proxied, serial = found
+    upstream_file = proxied.files.get(filename)
     if upstream_file is None or (metadata and upstream_file.metadata_sha256 is None):
         return False
     if metadata:
@@ -72,7 +89,11 @@ async def download(registry: Registry, request: Request, send: Send, normalized:
     else:
         wanted = ProxiedFile(normalized, filename, upstream_file.url, upstream_file.sha256, upstream_file.size, upstream_file.version)
         media_type = content_type(filename)
-    files = registry.upstream(ECOSYSTEM).files  # type: ignore[union-attr]  # _proxied found one
+    upstream = registry.upstream(ECOSYSTEM)
+    assert upstream is not None  # _proxied found one
     scope = b"private" if registry.settings.private else b"public"
-    await serve_proxied_file(request.scope, send, files, wanted, media_type, ((b"cache-control", scope + b", max-age=31536000, immutable"),))
+    kept = await serve_proxied_file(request.scope, send, upstream.files, wanted, media_type,
+                                    ((b"cache-control", scope + b", max-age=31536000, immutable"),))
+    if kept is not None and not page.stale:
+        upstream.warm.put(("file", normalized, wanted.filename), serial, page, kept)
     return True

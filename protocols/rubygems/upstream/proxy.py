@@ -9,7 +9,6 @@ Only names the core's gate lets through are ever sent upstream: not a local gem 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
@@ -18,7 +17,7 @@ from packyard.auth import Identity
 from packyard.http.serve import Representation
 from packyard.models import ChangeAction
 from packyard.services.journal import record_ecosystem_event
-from packyard.upstream import CachedPage, ProxiedFile, serve_proxied_file
+from packyard.upstream import ProxiedFile, serve_proxied_file
 
 from packyard_rubygems.index import compact_index, documents, legacy_specs
 from packyard_rubygems.index.reader import PRIVATE_CACHE, PUBLIC_CACHE, compact_body
@@ -39,7 +38,6 @@ class UpstreamGems:
         self.registry = registry
         self.upstream = upstream
         self.versions = VersionsSync(registry, upstream.client, self.url("versions"), registry.settings.upstream_cache_seconds)
-        self._warm: dict[str, tuple[int, CachedPage, Representation]] = {}  # see `warm`
 
     def url(self, path: str) -> str:
         """A gem source's path (`versions`, `info/rack`) below the upstream's base URL."""
@@ -55,23 +53,14 @@ class UpstreamGems:
             return None
         private = self.registry.restricted()
         rep = page.render("representation", lambda body: _representation(body, media_type, private))
-        if not private:
-            if len(self._warm) > 65536:
-                self._warm.clear()
-            self._warm[key] = (serial, page, rep)
+        self.upstream.warm.put(key, serial, page, rep)
         return rep
 
     def warm(self, key: str) -> Representation | None:
         """A public page served before, while nothing changed here since (the serial has not moved,
         so no local gem took the name) and younger than the cache lifetime: the read paths answer
-        it before looking for a local document (which they know is absent)."""
-        known = self._warm.get(key)
-        if known is None:
-            return None
-        serial, page, rep = known
-        if serial != self.registry.serial(ECOSYSTEM) or datetime.now(timezone.utc) - page.checked_at >= self.upstream.pages.lifetime:
-            return None
-        return rep
+        it before looking for a local document (which they know is absent). See `Upstream.warm`."""
+        return self.upstream.warm.get(key)
 
     async def info(self, identity: Identity | None, name: str) -> Representation | None:
         self.registry.document_access(identity, ECOSYSTEM, name, public=True)

@@ -14,19 +14,21 @@ from packyard.upstream.files import Download, ProxiedFile, UpstreamFileMismatch,
 from packyard.upstream.gate import UpstreamGate
 from packyard.upstream.pages import CachedPage, UpstreamPages
 from packyard.upstream.serving import serve_proxied_file
+from packyard.upstream.warm import WarmReads
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
 
 __all__ = [
     "CachedPage", "Download", "ProxiedFile", "Upstream", "UpstreamClient", "UpstreamFileMismatch", "UpstreamFiles",
-    "UpstreamGate", "UpstreamPages", "UpstreamUnavailable", "redacted", "serve_proxied_file",
+    "UpstreamGate", "UpstreamPages", "UpstreamUnavailable", "WarmReads", "redacted", "serve_proxied_file",
 ]
 
 
 class Upstream:
     """One ecosystem's upstream: `client` (httpx), `pages` (cached documents), `files` (verified
-    fetches, recorded), `gate` (may a name resolve upstream?)."""
+    fetches, recorded), `gate` (may a name resolve upstream?), `warm` (answers re-used while
+    nothing changed)."""
 
     def __init__(self, registry: Registry, ecosystem: str, url: str):
         settings = registry.settings
@@ -35,6 +37,7 @@ class Upstream:
         self.pages = UpstreamPages(registry.db, ecosystem, self.client, settings.upstream_cache_seconds)
         self.files = UpstreamFiles(registry, ecosystem, self.client)
         self.gate = UpstreamGate(registry, ecosystem)
+        self.warm = WarmReads(registry, ecosystem, self.pages.lifetime)
 
     @property
     def url(self) -> str:

@@ -26,16 +26,16 @@ from starlette.concurrency import run_in_threadpool
 
 from packyard.errors import PackyardError
 from packyard.models import Blob, UpstreamClaim, UpstreamFetch
-from packyard.resilience.faults import disk_faults_as_errors
-from packyard.storage.staging import PartFile
 from packyard.upstream.client import UpstreamClient, UpstreamUnavailable, redacted
+from packyard.upstream.staging_writer import StagingWriter
 
 if TYPE_CHECKING:
     from packyard.registry import Registry
 
 log = logging.getLogger("packyard.upstream")
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024
+_WRITER_DEPTH = 16  # chunks the staging writer may lag behind the client (bounds the memory a download holds)
 _CLAIM_REFRESH = timedelta(seconds=5)
 _CLAIM_STALE = timedelta(seconds=30)
 _POLL_SECONDS = 0.2
@@ -94,9 +94,8 @@ class Download:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         owner, file = self._owner, self.file
-        part: PartFile | None = owner.registry.storage.staging.open_part(None, sha256_only=True)
+        writer: StagingWriter | None = StagingWriter(owner.registry.storage.staging.open_part(None, sha256_only=True), _WRITER_DEPTH)
         held: bytes | None = None
-        writing: asyncio.Future | None = None  # the previous chunk's write + hash, in a thread (both release the GIL)
         refreshed = _now()
         received = 0
         try:
@@ -104,20 +103,15 @@ class Download:
                 received += len(chunk)
                 if file.size is not None and received > file.size:
                     raise self._mismatch(f"more than the {file.size} bytes its index announced")
-                if writing is not None:
-                    await writing
-                writing = asyncio.ensure_future(run_in_threadpool(_write, part, chunk))  # overlaps the network
+                await writer.write(chunk)  # written and hashed on the writer's thread, overlapping the network
                 if held is not None:
                     yield held
                 held = chunk
                 if _now() - refreshed > _CLAIM_REFRESH:
                     refreshed = _now()
                     await run_in_threadpool(owner._refresh_claim, file.sha256)
-            if writing is not None:
-                await writing
-                writing = None
-            staged = await run_in_threadpool(_finish, part)
-            part = None
+            staged = await writer.finish()
+            writer = None
             if staged.sha256 != file.sha256 or (file.size is not None and staged.size != file.size):
                 owner.registry.storage.discard(staged)
                 raise self._mismatch(f"sha256 {staged.sha256}, {staged.size} bytes")
@@ -125,26 +119,14 @@ class Download:
             if held is not None:
                 yield held
         finally:
-            if writing is not None:
-                await asyncio.gather(writing, return_exceptions=True)  # never abort under a write in flight
-            if part is not None:
-                part.abort()
+            if writer is not None:
+                writer.abort()
             await self.close()
-
-
-def _write(part: PartFile, chunk: bytes) -> None:
-    with disk_faults_as_errors():  # a full disk: 507, the part file removed by the caller
-        part.write(chunk)
-
-
-def _finish(part: PartFile):
-    with disk_faults_as_errors():
-        return part.finish()
 
 
 async def _coalesced(response) -> AsyncIterator[bytes]:
     """The body in chunks of about CHUNK bytes: the socket's reads joined (one copy), so each
-    thread hop (write + hash) and each send carries a useful amount."""
+    hand-over to the staging writer and each send carries a useful amount."""
     if response.headers.get("content-encoding", "identity") != "identity":
         async for chunk in response.aiter_bytes(CHUNK):
             yield chunk
