@@ -131,7 +131,7 @@ def test_only_an_admin_token_may_scrape_unless_metrics_are_public(two_workers, s
     off = server_factory(extra_env={"PACKYARD_METRICS": "false"}, access_log=False)
     answer = httpx.get(off.url + "/metrics", headers={"Authorization": f"Bearer {off.mint_token('admin', user='root')}"}, timeout=30)
     assert answer.status_code == 404 and "PACKYARD_METRICS" in answer.text
-    assert "x-request-id" not in answer.headers  # nothing wraps the app
+    assert "x-request-id" not in answer.headers  # no access log
 
 
 def test_uploads_count_their_bytes_and_move_the_journal_serial(two_workers, tmp_path):
