@@ -7,9 +7,10 @@ and the median of the rounds is reported (the machine is shared; interleaving sp
     python bench/metrics_overhead.py [--projects 300] [--gems 100] [--seconds 5] [--rounds 2]
 
 The machine is shared, so wrk's req/s swing with whatever else runs; the same run also measures
-the CPU time one request costs inside the app (each variant driven in this process, without
-sockets, `--calls` requests per path, `time.thread_time`), which another process's load moves far
-less: the µs a request costs with metrics on minus off is the overhead itself.
+the CPU time one request costs in a worker (each variant driven in this process through packyard's
+uvicorn protocol, where requests are counted, and the app, without sockets, `--calls` keep-alive
+requests per path, `time.thread_time`), which another process's load moves far less: the µs a
+request costs with metrics on minus off is the overhead itself. `--cpu-only` skips the wrk rounds.
 
 Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_REDIS_URL (as for
 the tests) to measure PostgreSQL + Redis.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -53,56 +55,96 @@ def cases(projects: list[str], gems: list[str]) -> dict[str, list[str]]:
     }
 
 
-def cpu_per_request(server, requests: list[str], calls: int) -> dict[str, float]:
-    """µs of CPU per request inside the app, for each variant (no sockets, no uvicorn)."""
+class _Transport:
+    """Enough of an asyncio transport for uvicorn's protocol; checks every answer is a 200."""
+
+    def __init__(self) -> None:
+        self.answers = 0
+        self.closed = False
+
+    def get_extra_info(self, name, default=None):
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 5000)}.get(name, default)
+
+    def write(self, data: bytes) -> None:
+        if data.startswith(b"HTTP/1.1 "):
+            assert data.startswith(b"HTTP/1.1 200 "), data[:200]
+            self.answers += 1
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> dict[str, float]:
+    """µs of CPU per request in this process for each variant: packyard's uvicorn protocol (where
+    requests are counted) parsing a keep-alive request and writing the answer, and the app; no sockets.
+    The variants take turns `repeats` times; the median of each is reported."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
     from packyard.app import create_app
     from packyard.config import Settings
+    from packyard.http.protocol import protocol_class
     from packyard.registry import Registry
 
     logging.getLogger("packyard.access").addHandler(logging.StreamHandler(open(os.devnull, "w")))  # lines cost, unseen
-    scopes = []
+    raws = []
     for line in requests:
         path, *headers = line.split("\t")
-        raw = [(b"host", b"127.0.0.1")] + [(k.strip().lower().encode(), v.strip().encode()) for k, v in (h.split(":", 1) for h in headers)]
-        scopes.append({"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-                       "headers": raw, "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80),
-                       "client": ("127.0.0.1", 5000), "http_version": "1.1", "asgi": {"version": "3.0"}})
-    out = {}
-    for variant, (env, access_log) in VARIANTS.items():
+        raws.append(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n".encode()
+                    + b"".join(f"{h.strip()}\r\n".encode() for h in headers) + b"\r\n")
+    spent: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    for _turn, (variant, (env, access_log)) in itertools.product(range(repeats), VARIANTS.items()):
         settings = Settings(data_dir=server.data_dir, database_url=server.backend.database_url, redis_url=server.backend.redis_url,
                             storage_url=server.backend.storage_url, metrics=env.get("PACKYARD_METRICS") != "false",
                             access_log="json" if access_log else "off")
         registry = Registry(settings)
         app = create_app(registry=registry)
 
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            if message["type"] == "http.response.start":
-                assert message["status"] == 200, message
-
         async def drive() -> float:
-            for scope in scopes:  # warm the memos
-                await app(dict(scope), receive, send)
+            config = uvicorn.Config(app, http=protocol_class(), lifespan="off", access_log=False, proxy_headers=True,
+                                    log_level="warning")
+            config.load()
+            state = ServerState()
+            protocol = config.http_protocol_class(config=config, server_state=state, app_state={})
+            transport = _Transport()
+            protocol.connection_made(transport)
+
+            async def answer(raw: bytes) -> None:
+                protocol.data_received(raw)
+                await asyncio.gather(*state.tasks)
+
+            for raw in raws:  # warm the memos
+                await answer(raw)
             started = time.thread_time()
             for i in range(calls):
-                await app(dict(scopes[i % len(scopes)]), receive, send)
-            return (time.thread_time() - started) / calls * 1e6
+                await answer(raws[i % len(raws)])
+            seconds = time.thread_time() - started
+            assert transport.answers == len(raws) + calls and not transport.closed
+            protocol.connection_lost(None)
+            return seconds / calls * 1e6
 
-        out[variant] = asyncio.run(drive())
+        spent[variant].append(asyncio.run(drive()))
         registry.close()
-    return out
+    return {variant: statistics.median(values) for variant, values in spent.items()}
 
 
-def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int) -> dict:
+def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int, repeats: int) -> dict:
     workdir = tempdir()
     server = start(workdir, workers=2)
     try:
         populate_pypi(server, size, workdir)
         populate_rubygems(server, gem_count, workdir)
         paths = cases([f"bench-p-{i}" for i in range(size)], [f"bench{i}" for i in range(gem_count)])
-        cpu = {label: cpu_per_request(server, requests, calls) for label, requests in paths.items()}
+        cpu = {label: cpu_per_request(server, requests, calls, repeats) for label, requests in paths.items()}
         runs: dict[str, dict[str, dict[str, list[float]]]] = {
             label: {variant: {"cold": [], "warm": []} for variant in VARIANTS} for label in paths}
         for round_ in range(rounds):
@@ -116,23 +158,29 @@ def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int) ->
                     print(f"  round {round_ + 1} {label} [{variant}]: cold {cold['rps']:.0f}/s, warm {warm['rps']:.0f}/s"
                           + (f" ({cold['errors'] + warm['errors']:.0f} errors)" if cold["errors"] or warm["errors"] else ""),
                           flush=True)
-        return {"size": size, "gems": gem_count, "rounds": rounds, "runs": runs, "cpu_us": cpu, "calls": calls}
+        return {"size": size, "gems": gem_count, "rounds": rounds, "runs": runs, "cpu_us": cpu, "calls": calls, "repeats": repeats}
     finally:
         discard(server, workdir)
 
 
 def report(run: dict) -> None:
+    if run["rounds"]:
+        report_wrk(run)
+    print(f"\nCPU per request in a worker (uvicorn's protocol and the app), µs ({run['calls']} requests per path, "
+          f"median of {run['repeats']} turns); loss = the req/s a worker loses")
+    print(f"{'path':28}{'off':>8}{'metrics':>9}{'+µs':>7}{'loss':>7}{'+ log':>8}{'+µs':>6}{'loss':>7}")
+    for label, cpu in run["cpu_us"].items():
+        off, on, logged = (cpu[v] for v in VARIANTS)
+        print(f"{label:28}{off:>8.2f}{on:>9.2f}{on - off:>7.2f}{1 - off / on:>7.1%}{logged:>8.1f}{logged - off:>6.1f}{1 - off / logged:>7.1%}")
+
+
+def report_wrk(run: dict) -> None:
     print(f"\n{run['size']} projects, {run['gems']} gems; median of {run['rounds']} rounds, req/s")
     print(f"{'path':28}{'':6}{'off':>9}{'metrics':>9}{'loss':>7}{'+ log':>9}{'loss':>7}")
     for label, variants in run["runs"].items():
         for phase in ("cold", "warm"):
             off, on, logged = (statistics.median(variants[v][phase]) for v in VARIANTS)
             print(f"{label:28}{phase:6}{off:>9.0f}{on:>9.0f}{1 - on / off:>7.1%}{logged:>9.0f}{1 - logged / off:>7.1%}")
-    print(f"\nCPU per request inside the app, µs ({run['calls']} requests per path); loss = the req/s a worker loses")
-    print(f"{'path':28}{'off':>8}{'metrics':>9}{'+µs':>6}{'loss':>7}{'+ log':>8}{'+µs':>6}{'loss':>7}")
-    for label, cpu in run["cpu_us"].items():
-        off, on, logged = (cpu[v] for v in VARIANTS)
-        print(f"{label:28}{off:>8.1f}{on:>9.1f}{on - off:>6.1f}{1 - off / on:>7.1%}{logged:>8.1f}{logged - off:>6.1f}{1 - off / logged:>7.1%}")
 
 
 def main() -> None:
@@ -142,9 +190,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3, help="turns of the in-process CPU measurement")
+    parser.add_argument("--cpu-only", action="store_true", help="no wrk rounds")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    run = measure(args.projects, args.gems, args.seconds, args.rounds, args.calls)
+    run = measure(args.projects, args.gems, args.seconds, 0 if args.cpu_only else args.rounds, args.calls, args.repeats)
     report(run)
     if args.json:
         with open(args.json, "w") as handle:

@@ -46,35 +46,35 @@ class PypiApp:
         parts = path.strip("/").split("/") if path.strip("/") else []
         slash = path.endswith("/")
         if parts and parts[0] == "legacy" and len(parts) == 1:
-            note_route("/legacy/")
+            note_route(request.scope, "/legacy/")
             await upload.upload(registry, request, send)  # no redirect for /legacy: twine refuses 3xx
             return
         if request.method not in _READ_METHODS:
             await respond_text(send, 405, f"{request.method} is not allowed here.", [("allow", "GET, HEAD")])
             return
         if parts == ["simple"]:
-            note_route("/simple/")
+            note_route(request.scope, "/simple/")
             if not slash:
                 await redirect(send, f"{request.root_path}/simple/")
                 return
             await simple_views.index(registry, request, send)
             return
         if len(parts) == 2 and parts[0] == "simple":
-            note_route("/simple/{project}/")
+            note_route(request.scope, "/simple/{project}/")
             await simple_views.project(registry, request, send, parts[1], slash)
             return
         if len(parts) == 3 and parts[0] == "files" and not slash:
             project, filename = parts[1], parts[2]
             if filename.endswith(".metadata"):
-                note_route("/files/{project}/{filename}.metadata")
+                note_route(request.scope, "/files/{project}/{filename}.metadata")
                 await file_views.metadata(registry, request, send, project, filename[: -len(".metadata")])
             else:
-                note_route("/files/{project}/{filename}")
+                note_route(request.scope, "/files/{project}/{filename}")
                 await file_views.download(registry, request, send, project, filename)
             return
         if parts[:1] == ["pypi"] and parts[-1:] == ["json"] and len(parts) in (3, 4):
             version = parts[2] if len(parts) == 4 else None
-            note_route("/pypi/{project}/{version}/json" if version else "/pypi/{project}/json")
+            note_route(request.scope, "/pypi/{project}/{version}/json" if version else "/pypi/{project}/json")
             await json_views.project_json(registry, request, send, parts[1], version, slash)
             return
         await respond_text(

@@ -64,22 +64,22 @@ class ReadPaths:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
-            await self._fall_back(scope, receive, send)
+            await self.fallback(scope, receive, send)
             return
         if self.upstream is not None:  # a static front may serve /versions: sync on a schedule too
             self.upstream.versions.start_schedule()
         path = route_path(scope)
         head = scope["method"] == "HEAD"
         if path in ("", "/"):  # RubyGems 3.3 probes it to choose the compact index; it reveals nothing
-            note_route("/")
+            note_route(scope, "/")
             await send_text(send, 200, "", head=head, content_type="text/plain")
             return
         found = self._route(path)
         if found is None:
-            await self._fall_back(scope, receive, send)
+            await self.fallback(scope, receive, send)
             return
         template, handler = found
-        note_route(template)
+        note_route(scope, template)
         authorization = header(scope, b"authorization")
         try:
             rep = await self._find(path, handler, authorization)
@@ -144,12 +144,6 @@ class ReadPaths:
             name = path[len("/gems/"):-len(".gem")]
             return await upstream.gem(identity, name) if _safe_name(name) else None
         return None
-
-    async def _fall_back(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await self.fallback(scope, receive, send)
-        route = scope.get("route")  # the Starlette route that matched, for the metrics
-        if route is not None:
-            note_route(route.path)
 
     def _route(self, path: str):
         """(route template, the lookup for `path` as `(identity, path, io) -> representation | None`), or None."""

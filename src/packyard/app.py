@@ -21,7 +21,9 @@ from packyard.api.routes import audit, health, metrics, overview, packages, prox
 from packyard.config import Settings
 from packyard.registry import Registry
 from packyard.http.request_guard import refuse_nul_url, url_has_nul
-from packyard.observability.middleware import observe
+from packyard.observability.metrics import RECORDER
+from packyard.observability.observer import observe
+from packyard.observability.request_context import CURRENT, ECOSYSTEM
 from packyard.web.install import install_web
 
 log = logging.getLogger("packyard")
@@ -29,14 +31,20 @@ log = logging.getLogger("packyard")
 
 class EcosystemDispatch:
     """`/<ecosystem>/...` goes straight to that adapter's app (with root_path set as a mount would);
-    everything else, lifespan included, to the management API. A URL with a NUL byte is refused first."""
+    everything else, lifespan included, to the management API. A URL with a NUL byte is refused first.
 
-    def __init__(self, api: FastAPI, adapters: dict[str, ASGIApp]):
+    The scope is changed in place, as Starlette's router does, so that what the request notes in it
+    (`observability/request_context.py`) reaches the observer, which holds the scope uvicorn made."""
+
+    def __init__(self, api: FastAPI, adapters: dict[str, ASGIApp], *, notes_users: bool):
         self.api = api
         self.adapters = adapters
+        self.notes_users = notes_users  # the access log's `user`
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.notes_users:
+                CURRENT.set(scope)  # in this request's own task context
             if url_has_nul(scope):
                 await refuse_nul_url(send)
                 return
@@ -44,9 +52,9 @@ class EcosystemDispatch:
             prefix = path[1:].split("/", 1)[0]
             adapter = self.adapters.get(prefix)
             if adapter is not None:
-                child = dict(scope)
-                child["root_path"] = scope.get("root_path", "") + "/" + prefix
-                await adapter(child, receive, send)
+                scope[ECOSYSTEM] = prefix
+                scope["root_path"] = scope.get("root_path", "") + "/" + prefix
+                await adapter(scope, receive, send)
                 return
         await self.api(scope, receive, send)
 
@@ -54,7 +62,10 @@ class EcosystemDispatch:
 def _lifespan(registry: Registry):
     @asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
-        """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured."""
+        """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured, and
+        writes its metrics for the other workers' scrapes (metrics.py)."""
+        if registry.settings.metrics:
+            RECORDER.start_flushing(registry.settings.metrics_dir)
         feed = registry.serials.feed
         if feed is not None:
             feed.start()
@@ -95,7 +106,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         log.warning("PACKYARD_TEST_HOOKS=true: test-only endpoints are on (settable clock). Never run like this in production.")
     registry.resync_serials()
     adapters = {ecosystem: adapter.create_app(registry) for ecosystem, adapter in registry.adapters.items()}
-    return observe(EcosystemDispatch(create_api(registry), adapters), registry)
+    observe(registry)
+    return EcosystemDispatch(create_api(registry), adapters, notes_users=registry.settings.access_log == "json")
 
 
 def create_app_from_env() -> ASGIApp:

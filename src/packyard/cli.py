@@ -83,7 +83,7 @@ def serve(
     import uvicorn
 
     from packyard import migrate
-    from packyard.http import reason_phrase, supervisor
+    from packyard.http import protocol, supervisor
     from packyard.storage import open_storage
 
     upstreams = {name.removesuffix("_upstream"): url for name, url in upstream_flags.items()}
@@ -115,7 +115,7 @@ def serve(
     try:
         supervisor.run(uvicorn.Config(
             "packyard.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-            proxy_headers=True, log_level="info", access_log=False, http=reason_phrase.protocol_class(),
+            proxy_headers=True, log_level="info", access_log=False, http=protocol.protocol_class(),
             timeout_graceful_shutdown=graceful_timeout,
         ), metrics_dir)
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -116,6 +117,28 @@ def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
     assert scraped_by == pids, "every scrape was answered by the same worker"
 
 
+def test_pipelined_requests_are_each_counted(two_workers):
+    """Requests are counted in packyard's uvicorn protocol: several arriving in one packet (HTTP/1.1
+    pipelining) each get their own cycle, timed and counted."""
+    server = two_workers
+    admin = server.mint_token("admin", user="root")
+    host, port = server.url.removeprefix("http://").split(":")
+    request = f"GET /rubygems/info/pipelined-nothing HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request * 2 + request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    assert received.count(b"HTTP/1.1 404 ") == 3, received
+
+    def counted() -> None:
+        samples, _ = scrape(server, admin)
+        assert requests_of(samples, "rubygems", "/info/{gem}", status="404") == 3
+        assert sample(samples, "packyard_read_duration_seconds_count", ecosystem="rubygems", route="/info/{gem}") == 3
+
+    eventually(counted)
+
+
 def test_only_an_admin_token_may_scrape_unless_metrics_are_public(two_workers, server_factory):
     server = two_workers
     anonymous = httpx.get(server.url + "/metrics", timeout=30)
@@ -131,7 +154,7 @@ def test_only_an_admin_token_may_scrape_unless_metrics_are_public(two_workers, s
     off = server_factory(extra_env={"PACKYARD_METRICS": "false"}, access_log=False)
     answer = httpx.get(off.url + "/metrics", headers={"Authorization": f"Bearer {off.mint_token('admin', user='root')}"}, timeout=30)
     assert answer.status_code == 404 and "PACKYARD_METRICS" in answer.text
-    assert "x-request-id" not in answer.headers  # nothing wraps the app
+    assert "x-request-id" not in answer.headers  # no access log
 
 
 def test_uploads_count_their_bytes_and_move_the_journal_serial(two_workers, tmp_path):

@@ -1,0 +1,86 @@
+"""What this process does with every answered request: count it (metrics) and log it (access log).
+
+packyard's uvicorn protocol (`http/protocol.py`) already sees every response message pass, so it
+times the request, adds up its status and body bytes on uvicorn's own per-request object and, when
+the last body message has gone, calls `Observer.answered` with what the app noted in the scope
+(`request_context.py`). Nothing wraps the ASGI app or its `send`, and a read costs a few integer
+additions on objects that exist anyway (docs/observability.md, "What it costs").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from packyard.observability import access_log
+from packyard.observability.metrics import RECORDER, Recorder
+from packyard.observability.request_context import ECOSYSTEM, REQUEST_ID, ROUTE, USER
+
+if TYPE_CHECKING:
+    from packyard.registry import Registry
+
+UNMATCHED = "unmatched"  # no route matched (a 404 of any path): one label value, whatever the path
+CORE = "core"  # the ecosystem label of everything that is not an adapter's (management API, /metrics, ...)
+
+
+class Observer:
+    def __init__(self, *, recorder: Recorder | None, access_log_on: bool):
+        self.recorder = recorder
+        self.access_log_on = access_log_on
+        self.ids = access_log.RequestIds()
+        if access_log_on:
+            access_log.configure()
+
+    def request_id(self, scope: dict[str, Any]) -> bytes:
+        """The id of the access-log line, sent back as X-Request-ID: the client's when sane, else ours."""
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = access_log.sane_request_id(value)
+                break
+        if request_id is None:
+            request_id = self.ids.new()
+        scope[REQUEST_ID] = request_id
+        return request_id.encode()
+
+    def answered(self, scope: dict[str, Any], status: int, seconds: float, sent: int) -> None:
+        """The last body message of the answer went to uvicorn (or the app raised before answering)."""
+        ecosystem = scope.get(ECOSYSTEM, CORE)
+        route = scope.get(ROUTE) or _framework_route(scope)
+        if self.recorder is not None:
+            self.recorder.request(ecosystem, route, scope["method"], status, seconds, sent)
+        if self.access_log_on:
+            user_agent = None
+            for name, value in scope["headers"]:
+                if name == b"user-agent":
+                    user_agent = value
+            client = scope.get("client")
+            access_log.write(
+                request_id=scope.get(REQUEST_ID) or self.ids.new(), method=scope["method"], path=scope["path"],
+                query=scope.get("query_string", b""), status=status, seconds=seconds, sent=sent, user=scope.get(USER),
+                ecosystem=ecosystem, route=route, remote=client[0] if client else None, user_agent=user_agent,
+            )
+
+
+def _framework_route(scope: dict[str, Any]) -> str:
+    """The template of the Starlette/FastAPI route that matched (the router puts it in the scope)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED
+
+
+OBSERVER: Observer | None = None  # this process's, set by `observe`; None: metrics and access log both off
+
+
+def observe(registry: Registry) -> None:
+    """Observe this process's requests as the settings say (`create_app` calls it)."""
+    global OBSERVER
+    settings = registry.settings
+    access_log_on = settings.access_log == "json"
+    if not settings.metrics and not access_log_on:
+        OBSERVER = None
+        return
+    recorder = RECORDER if settings.metrics else None
+    if recorder is not None:
+        recorder.set_source("documents", registry.documents.memo_counts)
+    OBSERVER = Observer(recorder=recorder, access_log_on=access_log_on)
