@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Generic, Hashable, TypeVar
 
+from packyard.errors import InsufficientStorage, ServiceUnavailable
+from packyard.resilience.faults import database_fault
+
 log = logging.getLogger("packyard.documents")
 
 K = TypeVar("K", bound=Hashable)
@@ -58,5 +61,9 @@ class BackgroundRenders(Generic[K, V]):
             for key, value in sorted(batch.items(), key=lambda item: repr(item[0])):
                 try:
                     self._render(key, value)
-                except Exception:  # the stale marker stays: a reader or the next change renders it
-                    log.exception("could not render %s in the background", key)
+                except Exception as exc:  # the stale marker stays: a reader or the next change renders it
+                    fault = exc if isinstance(exc, (ServiceUnavailable, InsufficientStorage)) else database_fault(exc)
+                    if fault is None:
+                        log.exception("could not render %s in the background", key)
+                    else:  # a dependency's state (down, full), not a bug: one line
+                        log.warning("could not render %s in the background: %s", key, fault.detail)
