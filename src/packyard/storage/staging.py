@@ -7,8 +7,13 @@ import uuid
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 
+import anyio
+
 from packyard.resilience.faults import disk_faults_as_errors
 from packyard.storage.base import Hasher, StagedBlob
+
+
+WRITE_BATCH = 1024 * 1024  # bytes handed to the writer thread at once
 
 
 class StagingArea:
@@ -30,13 +35,23 @@ class StagingArea:
             return PartFile(self.directory / f"{uuid.uuid4().hex}.part", max_bytes, sha256_only=sha256_only)
 
     async def stage(self, chunks: AsyncIterable[bytes], max_bytes: int | None) -> StagedBlob:
+        """Chunks arrive on the event loop; hashing, writing and the fsync run in a worker thread,
+        `WRITE_BATCH` bytes at a time, so requests served by the same loop never wait behind an
+        upload's disk and CPU work (and memory stays bounded)."""
         with disk_faults_as_errors():
-            part = self._open(max_bytes)
+            part = await anyio.to_thread.run_sync(self._open, max_bytes)
             try:
+                batch: list[bytes] = []
+                size = 0
                 async for chunk in chunks:
-                    part.write(chunk)
-                return part.finish()
-            except BaseException:
+                    batch.append(chunk)
+                    size += len(chunk)
+                    if size >= WRITE_BATCH:
+                        await anyio.to_thread.run_sync(part.write_all, batch)
+                        batch, size = [], 0
+                await anyio.to_thread.run_sync(part.write_all, batch)
+                return await anyio.to_thread.run_sync(part.finish)
+            except BaseException:  # a close and an unlink: done here, as a cancelled task may not await again
                 part.abort()
                 raise
 
@@ -68,6 +83,10 @@ class PartFile:
         if chunk:
             self.hasher.update(chunk)
             self.handle.write(chunk)
+
+    def write_all(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
 
     def finish(self) -> StagedBlob:
         self.handle.flush()
