@@ -10,7 +10,8 @@ Keys are the URL paths below `/pypi/`, so the store's public files are laid out 
   under its canonical spelling (`1.0` for `1.0.0`) unless another version has that spelling.
 
 A change to a package re-renders that package's documents (O(its files)) in its transaction; the
-root listing (O(projects)) is rendered right after the commit, out of the write lock.
+root listing (O(projects)) is only marked stale there, and rendered after the commit, once for a
+burst of changes (`DocumentStore.refresh_later`), or by the next reader that finds it stale.
 A quarantined project (PEP 792) keeps its pages (status, no files) and loses every file document
 and its JSON API, which is hidden as on PyPI. Private projects' documents are stored as not
 public: served only to readers with a read scope, never written where a static server serves.
