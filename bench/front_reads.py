@@ -2,11 +2,13 @@
 serving the same bytes, and the nginx front beside nginx serving the same files with a plain static
 configuration — all in the same run, wrk -t2 -c32 cycling over every project URL (cycle.lua).
 
-    python bench/front_reads.py [--projects 1000] [--gems 300] [--seconds 5] [--in-process]
+    python bench/front_reads.py [--projects 1000 [10000 ...]] [--gems 300] [--seconds 5] [--in-process]
 
 Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_REDIS_URL (as for the
 tests) to measure PostgreSQL + Redis. `--in-process` fills the PyPI projects through the app's upload
 handler inside this process (for 10,000); otherwise through the real upload endpoint over HTTP.
+Several sizes (`--projects 1000 10000`) are measured in turn on one registry, grown in between, and
+the app's req/s at the largest is compared with the smallest.
 
 Also measured: the same lookup as a bare ASGI callable under uvicorn (`reference_app.bare`), the
 ceiling of any ASGI app on this server.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import httpx
@@ -68,56 +71,69 @@ def static_304(url: str, requests: list[str]) -> list[str]:
         return [f"{r}\tIf-None-Match: {client.head(url + r).headers['etag']}" for r in requests]
 
 
-def measure(size: int, gem_count: int, seconds: int, in_process: bool) -> dict:
+def measure_size(server, workdir, size: int, gem_count: int, seconds: int) -> tuple[object, dict]:
+    """Every path at the registry's current size; returns the (restarted) server and the rows."""
+    for accept in (PIP_ACCEPT, "text/html"):  # a stale root listing is rendered by its next reader (or soon after)
+        httpx.get(server.url + "/pypi/simple/", headers={"Accept": accept}, timeout=120).raise_for_status()
+    public = server.data_dir / "public"
+    if not (public / "pypi" / "simple" / "index.json").exists():
+        raise SystemExit(f"the app wrote no public files under {public}: nothing for nginx to serve")
+    projects = [f"bench-p-{i}" for i in range(size)]
+    gems = [f"bench{i}" for i in range(gem_count)]
+    reference, reference_url = start_reference(public)
+    bare, bare_url = start_reference(public, app="bare")
+    static = start_static_nginx(public, workdir / "nginx-static")
+    front = start_front(server, workdir / "nginx-front")
+    results = {}
+    try:
+        for label, requests, static_requests in cases(public, projects, gems):
+            if label.endswith("304"):
+                static_requests = static_304(static.url, static_requests)
+            server = restart(server)
+            front.stop()
+            front = start_front(server, workdir / "nginx-front")
+            row = {"app cold": wrk_cycle(server.url, requests, seconds),
+                   "app warm": wrk_cycle(server.url, requests, seconds),
+                   "fastapi": wrk_cycle(reference_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
+                   "bare asgi": wrk_cycle(bare_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
+                   "front": wrk_cycle(front.url, requests, seconds),
+                   "static": wrk_cycle(static.url, static_requests, seconds)}
+            results[label] = row
+            print(f"  {size} {label}: " + ", ".join(f"{k} {v['rps']:.0f}/s p99 {v['p99_ms']:.1f}ms"
+                                                     + (f" ({v['errors']:.0f} errors)" if v["errors"] else "")
+                                                     for k, v in row.items()), flush=True)
+    finally:
+        front.stop()
+        static.stop()
+        stop_process(reference)
+        stop_process(bare)
+    return server, results
+
+
+def measure(sizes: list[int], gem_count: int, seconds: int, in_process: bool) -> list[dict]:
+    """Each size in turn on one growing registry (the gems are pushed once, before the first)."""
     workdir = tempdir()
     server = start(workdir, workers=2)
-    started = time.monotonic()
+    runs, filled = [], 0
     try:
-        if in_process:
-            populate_pypi_in_process(server, size, workdir)
-        else:
-            populate_pypi(server, size, workdir)
-        populate_rubygems(server, gem_count, workdir)
-        fill_seconds = time.monotonic() - started
-        public = server.data_dir / "public"
-        if not (public / "pypi" / "simple" / "index.json").exists():
-            raise SystemExit(f"the app wrote no public files under {public}: nothing for nginx to serve")
-        projects = [f"bench-p-{i}" for i in range(size)]
-        gems = [f"bench{i}" for i in range(gem_count)]
-        reference, reference_url = start_reference(public)
-        bare, bare_url = start_reference(public, app="bare")
-        static = start_static_nginx(public, workdir / "nginx-static")
-        front = start_front(server, workdir / "nginx-front")
-        results = {}
-        try:
-            for label, requests, static_requests in cases(public, projects, gems):
-                if label.endswith("304"):
-                    static_requests = static_304(static.url, static_requests)
-                server = restart(server)
-                front.stop()
-                front = start_front(server, workdir / "nginx-front")
-                row = {"app cold": wrk_cycle(server.url, requests, seconds),
-                       "app warm": wrk_cycle(server.url, requests, seconds),
-                       "fastapi": wrk_cycle(reference_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
-                       "bare asgi": wrk_cycle(bare_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
-                       "front": wrk_cycle(front.url, requests, seconds),
-                       "static": wrk_cycle(static.url, static_requests, seconds)}
-                results[label] = row
-                print(f"  {label}: " + ", ".join(f"{k} {v['rps']:.0f}/s p99 {v['p99_ms']:.1f}ms"
-                                                  + (f" ({v['errors']:.0f} errors)" if v["errors"] else "")
-                                                  for k, v in row.items()), flush=True)
-        finally:
-            front.stop()
-            static.stop()
-            stop_process(reference)
-            stop_process(bare)
-        return {"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results}
+        for size in sorted(sizes):
+            started = time.monotonic()
+            (populate_pypi_in_process if in_process else populate_pypi)(server, size - filled, workdir, first=filled)
+            if not filled:
+                populate_rubygems(server, gem_count, workdir)
+            filled = size
+            fill_seconds = time.monotonic() - started
+            server, results = measure_size(server, workdir, size, gem_count, seconds)
+            runs.append({"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results,
+                         "load_average": os.getloadavg()[0]})
+        return runs
     finally:
         discard(server, workdir)
 
 
 def report(run: dict) -> None:
-    print(f"\n{run['size']} projects, {run['gems']} gems (filled in {run['fill_seconds']} s)")
+    print(f"\n{run['size']} projects, {run['gems']} gems (filled in {run['fill_seconds']} s; "
+          f"load average {run['load_average']:.1f} after)")
     print(f"{'path':32}{'app cold':>10}{'app warm':>10}{'FastAPI':>10}{'cold/FA':>8}{'warm/FA':>8}"
           f"{'p99 c/w ms':>13}{'bare':>8}{'front':>9}{'static':>9}{'fr/st':>7}")
     for label, row in run["results"].items():
@@ -128,19 +144,33 @@ def report(run: dict) -> None:
               f"{front['rps'] / static['rps']:>7.2f}")
 
 
+def compare(runs: list[dict]) -> None:
+    """req/s of the app at the largest size against the smallest, per path (target: within 20%)."""
+    small, large = runs[0], runs[-1]
+    print(f"\napp req/s at {large['size']} projects / at {small['size']} (same run)")
+    print(f"{'path':32}{'cold':>8}{'warm':>8}")
+    for label, row in large["results"].items():
+        base = small["results"][label]
+        print(f"{label:32}" + "".join(f"{row[k]['rps'] / base[k]['rps']:>8.2f}" for k in ("app cold", "app warm")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--projects", type=int, nargs="+", default=[1000],
+                        help="one size, or several measured in turn on one growing registry (e.g. 1000 10000)")
     parser.add_argument("--gems", type=int, default=300)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--in-process", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    run = measure(args.projects, args.gems, args.seconds, args.in_process)
-    report(run)
+    runs = measure(args.projects, args.gems, args.seconds, args.in_process)
+    for run in runs:
+        report(run)
+    if len(runs) > 1:
+        compare(runs)
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump(run, handle, indent=1)
+            json.dump(runs, handle, indent=1)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ writers' rate, through the app (2 workers) and through the nginx front, in the s
 Readers: wrk -t2 -c64 cycling over every project page (pip's JSON), every wheel, every
 /rubygems/info/<gem> and /rubygems/versions. Writers: one thread uploading new PyPI projects, one
 pushing new gems, each back to back over HTTP. Backend: as for the tests (PACKYARD_TEST_DATABASE_URL
-/ PACKYARD_TEST_REDIS_URL for PostgreSQL + Redis). Target: read p99 < 100 ms.
+/ PACKYARD_TEST_REDIS_URL for PostgreSQL + Redis). Target: read p99 < 100 ms. The same readers
+through the app without writers, in the same run, show what the writers add.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def measure(projects: int, gem_count: int, seconds: int) -> list[tuple[str, dict
         front = start_front(server, workdir / "nginx-front")
         results = []
         try:
+            wrk_cycle(server.url, reads, 3, connections=64)  # every worker's memo warm
+            alone = wrk_cycle(server.url, reads, seconds, connections=64)
+            results.append(("app, no writers", alone, 0.0))
+            print(f"  app, no writers: {alone}", flush=True)
             for label, url in (("app", server.url), ("nginx front", front.url)):
                 first = len(results) * 100_000
                 wheels = [(f"bench-w-{i}", build_wheel(workdir / "wheels", f"bench-w-{i}", "1.0"))
@@ -108,9 +113,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     results = measure(args.projects, args.gems, args.seconds)
-    print(f"\n{'readers through':16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'writes/s':>10}")
+    print(f"\n{'readers through':18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'writes/s':>10}")
     for label, stats, rate in results:
-        print(f"{label:16}{stats['rps']:>9.0f}{stats['p50_ms']:>9.1f}{stats['p99_ms']:>9.1f}{stats['errors']:>8.0f}"
+        print(f"{label:18}{stats['rps']:>9.0f}{stats['p50_ms']:>9.1f}{stats['p99_ms']:>9.1f}{stats['errors']:>8.0f}"
               f"{rate:>10.1f}")
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from packyard.documents.store import NeedsIO
 from packyard.documents.stored import StoredDocument
 
+from packyard_pypi import documents
 from packyard_pypi.documents import ECOSYSTEM
 from packyard_pypi.wire import Request
 
@@ -32,6 +33,15 @@ async def stored(registry: Registry, key: str) -> StoredDocument | None:
         return registry.documents.get(ECOSYSTEM, key, io=False)
     except NeedsIO:
         return await run_in_threadpool(registry.documents.get, ECOSYSTEM, key)
+
+
+async def root_listing(registry: Registry, key: str) -> StoredDocument | None:
+    """The anonymous root listing, up to date: on the event loop when nothing needs rendering or
+    reading, else from a thread (`documents.root_listing`)."""
+    try:
+        return documents.root_listing(registry, key, io=False)
+    except NeedsIO:
+        return await run_in_threadpool(documents.root_listing, registry, key)
 
 
 async def require_read(registry: Registry, request: Request, normalized: str, doc: StoredDocument | None) -> Identity | None:

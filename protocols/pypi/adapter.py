@@ -50,11 +50,11 @@ class PypiAdapter(ProtocolAdapter):
         )
 
     def on_change(self, session: Session, change: Change) -> None:
-        from packyard_pypi.documents import defer_root, render_package
+        from packyard_pypi.documents import mark_root_stale, render_package
 
         assert change.registry is not None
         render_package(change.registry, session, change.package, change.serial, change.journal.at)
-        defer_root(change.registry, session)
+        mark_root_stale(change.registry, session, change.serial, change.journal.at)
 
     def check_documents(self, session: Session, registry: Registry) -> Iterator[str]:
         from packyard_pypi.documents import check_documents

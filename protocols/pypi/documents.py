@@ -10,7 +10,8 @@ Keys are the URL paths below `/pypi/`, so the store's public files are laid out 
   under its canonical spelling (`1.0` for `1.0.0`) unless another version has that spelling.
 
 A change to a package re-renders that package's documents (O(its files)) in its transaction; the
-root listing (O(projects)) is rendered right after the commit, out of the write lock.
+root listing (O(projects)) is only marked stale there, and rendered after the commit, once for a
+burst of changes (`DocumentStore.refresh_later`), or by the next reader that finds it stale.
 A quarantined project (PEP 792) keeps its pages (status, no files) and loses every file document
 and its JSON API, which is hidden as on PyPI. Private projects' documents are stored as not
 public: served only to readers with a read scope, never written where a static server serves.
@@ -30,7 +31,8 @@ from packaging.utils import canonicalize_version
 from sqlmodel import Session
 
 from packyard.documents import rows
-from packyard.documents.stored import BASE_PLACEHOLDER, BLOB, TEMPLATE
+from packyard.documents.store import stale_key
+from packyard.documents.stored import BASE_PLACEHOLDER, BLOB, TEMPLATE, StoredDocument
 from packyard.http.serve import static_etag, strong_etag
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
@@ -41,7 +43,6 @@ from packyard_pypi.simple.page_data import FileLink, IndexEntry, IndexPage, Proj
 
 if TYPE_CHECKING:
     from packyard.auth import Identity
-    from packyard.documents.store import DocumentStore
     from packyard.registry import Registry
 
 ECOSYSTEM = "pypi"
@@ -212,7 +213,9 @@ def check_documents(registry: Registry, session: Session) -> Iterator[str]:
             elif (doc.body, doc.etag, doc.public) != (want.body, want.etag, not package.is_private):
                 yield f"{key} differs from a fresh render of {package.name}"
     for key, listing in ROOT_LISTINGS:
-        doc = rows.read(session, ECOSYSTEM, key)
+        doc, marker = rows.read(session, ECOSYSTEM, key), rows.read(session, ECOSYSTEM, stale_key(key))
+        if marker is not None and (doc is None or doc.serial < marker.serial):
+            continue  # a change marked it stale and its render has not run yet: its next reader renders it
         if doc is None:
             yield f"{key} is missing"
         elif listing(session, doc.serial)[0] != doc.body:
@@ -243,14 +246,19 @@ def _render_json_api(session: Session, package: Package, versions, artifacts: li
             put(json_key(normalized, canonical), body, JSON, kind=TEMPLATE)
 
 
+def _index_entries(session: Session, where) -> list[IndexEntry]:
+    """Only the three columns a listing shows (no ORM objects: the listing is O(projects))."""
+    return [IndexEntry(*row) for row in package_queries.name_rows(session, ECOSYSTEM, where)]
+
+
 def _root_listing(kind: str):
-    """The anonymous root listing (public projects) in one form, at a serial: O(projects), so it
-    is rendered after the commit, out of the write lock (`DocumentStore.defer`)."""
+    """The anonymous root listing (public projects) in one form, at a serial: O(projects), so a
+    change only marks it stale and it is rendered after the commit, once for a burst of changes
+    (`DocumentStore.refresh_later`); a reader of a stale listing renders it first (`get_aggregate`)."""
     render, media_type = (simple_json.render_index, JSON_V1) if kind == "json" else (simple_html.render_index, HTML)
 
     def listing(session: Session, serial: int) -> tuple[bytes, str, str]:
-        packages = package_queries.list_packages(session, ECOSYSTEM, where=Package.visibility == "public")
-        page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
+        page = IndexPage(projects=_index_entries(session, Package.visibility == "public"), last_serial=serial)
         body = render(page)
         return body, static_etag(body), media_type
 
@@ -258,11 +266,18 @@ def _root_listing(kind: str):
 
 
 ROOT_LISTINGS = ((ROOT_HTML, _root_listing("html")), (ROOT_JSON, _root_listing("json")))
+ROOT_RENDERS = dict(ROOT_LISTINGS)
 
 
-def defer_root(registry: Registry, session: Session) -> None:
+def root_listing(registry: Registry, key: str, io: bool = True) -> StoredDocument | None:
+    """The stored root listing, rendered first when a change marked it stale (read-your-writes);
+    None before the first change. `io=False`: raises NeedsIO when that needs the database."""
+    return registry.documents.get_aggregate(ECOSYSTEM, key, ROOT_RENDERS[key], io)
+
+
+def mark_root_stale(registry: Registry, session: Session, serial: int, now: datetime) -> None:
     for key, listing in ROOT_LISTINGS:
-        registry.documents.defer(session, ECOSYSTEM, key, listing)
+        registry.documents.refresh_later(session, ECOSYSTEM, key, listing, serial=serial, now=now)
 
 
 def render_root(registry: Registry, session: Session, serial: int, now: datetime) -> None:
@@ -282,8 +297,8 @@ def listing_for(registry: Registry, identity: Identity, serial: int, kind: str) 
     """The root listing of a reader with credentials (their private projects too): rendered per
     request, as it depends on the reader's scopes."""
     with registry.db.read() as session:
-        packages = package_queries.list_packages(session, ECOSYSTEM, where=registry.readable_packages(identity))
-    page = IndexPage(projects=[IndexEntry(p.name, p.normalized_name, p.last_serial) for p in packages], last_serial=serial)
+        projects = _index_entries(session, registry.readable_packages(identity))
+    page = IndexPage(projects=projects, last_serial=serial)
     return (simple_json.render_index if kind == "json" else simple_html.render_index)(page)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from packyard.http.serve import Representation, serve
+from packyard.http.small_blobs import SMALL_BLOBS
 
 from packyard_pypi import documents
 from packyard_pypi.access import require_read, stored
@@ -45,7 +46,8 @@ async def download(registry: Registry, request: Request, send: Send, project: st
         return
     sha256, size = doc.blob
     storage = registry.storage
-    rep = Representation(doc.etag, doc.media_type, open=lambda: storage.open(sha256), size=size,
+    body = await SMALL_BLOBS.body(sha256, size, lambda: storage.open(sha256)) if request.method != "HEAD" else None
+    rep = Representation(doc.etag, doc.media_type, body, open=lambda: storage.open(sha256), size=size,
                          headers=(_cache_control(registry, doc.public),))
     await serve(request.scope, send, rep, unsatisfiable="416")
 

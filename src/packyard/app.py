@@ -7,6 +7,7 @@ and a plain ASGI hop costs a fraction of a FastAPI route.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -59,11 +60,21 @@ class EcosystemDispatch:
         await self.api(scope, receive, send)
 
 
+# A publish's Python work (SQLAlchemy, rendering) runs in a worker thread beside the event loop
+# that serves reads. Each time the loop releases the GIL (every socket send, every select) it then
+# waits for that thread to hand it back: up to the switch interval, 5 ms by default, so a read
+# answered among dozens queued on the loop waited hundreds of ms while a publish ran. 1 ms bounds
+# that wait at a small cost in the publish thread's throughput (bench/README.md, issue #9).
+GIL_SWITCH_SECONDS = 0.001
+
+
 def _lifespan(registry: Registry):
     @asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
-        """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured, and
-        writes its metrics for the other workers' scrapes (metrics.py)."""
+        """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured,
+        writes its metrics for the other workers' scrapes (metrics.py), and hands the GIL round
+        more often (`GIL_SWITCH_SECONDS`)."""
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         if registry.settings.metrics:
             RECORDER.start_flushing(registry.settings.metrics_dir)
         feed = registry.serials.feed

@@ -15,7 +15,7 @@ from packyard.documents.stored import StoredDocument
 from packyard.http.serve import Representation, Representations, serve, strong_etag
 
 from packyard_pypi import documents
-from packyard_pypi.access import identify, require_read, stored
+from packyard_pypi.access import identify, require_read, root_listing, stored
 from packyard_pypi.upstream import views as proxy
 from packyard_pypi.simple.negotiation import CONTENT_TYPE_HEADER, JSON_V1, NotAcceptable, select_media_type
 from packyard_pypi.wire import Request, Send, redirect, respond_text
@@ -64,7 +64,7 @@ async def index(registry: Registry, request: Request, send: Send) -> None:
         return
     kind = "json" if media_type == JSON_V1 else "html"
     if "authorization" not in request.headers and not registry.settings.private:
-        doc = await stored(registry, documents.ROOT_JSON if kind == "json" else documents.ROOT_HTML)
+        doc = await root_listing(registry, documents.ROOT_JSON if kind == "json" else documents.ROOT_HTML)
         if doc is not None:
             await _send_stored(request, send, media_type, doc)
             return

@@ -35,7 +35,7 @@ from packyard.documents.files import DocumentFiles
 from packyard.documents.memo import Memo
 from packyard.documents.redis_copies import RedisDocuments, RedisUnavailable
 from packyard.documents.resumable_md5 import ResumableMD5
-from packyard.documents.stored import ABSENT, BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
+from packyard.documents.stored import BLOB, DOCUMENT, INTERNAL, TEMPLATE, StoredDocument, safe_key
 
 if TYPE_CHECKING:
     from packyard.db import Database
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("packyard.documents")
 
 _PENDING = "packyard.documents.pending"
-_DEFERRED = "packyard.documents.deferred"
 _LATER = "packyard.documents.later"
 # An aggregate's render: (a read session, the serial it renders at) -> (body, etag, media type).
 AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
@@ -179,29 +178,18 @@ class DocumentStore:
         """The keys under `prefix`, their rows read in one query, for a writer about to `put` many of them."""
         return rows.load_under(session, ecosystem, prefix)
 
-    def defer(self, session: Session, ecosystem: str, key: str, render: AggregateRender) -> None:
-        """Render the public aggregate `key` (a listing whose cost grows with the registry) after the
-        commit, outside the ecosystem's write lock, labelled with the serial it was rendered at.
-
-        Consistent for readers: the render reads the ecosystem's latest serial first, then the rows
-        in one read session, so it shows at least every change up to that serial; it is stored
-        set-if-newer by serial (row, files, Redis), so a slower render of an older serial never
-        replaces a newer one, and a burst of changes costs fewer renders than changes (a render
-        already at the latest serial is skipped). It runs before the change's serial is published,
-        so a client that saw its change acknowledged sees it in the aggregate."""
-        deferred = session.info.get(_DEFERRED)
-        if deferred is None:
-            deferred = session.info[_DEFERRED] = {}
-            after_commit(session, lambda: self._render_deferred(session.info.pop(_DEFERRED, {})))
-        deferred[(ecosystem, key)] = render
-
     def refresh_later(self, session: Session, ecosystem: str, key: str, render: AggregateRender, *, serial: int,
                       now: datetime) -> None:
-        """Like `defer`, but the change does not wait for the render: it marks the aggregate stale
-        at its serial (one small row, `stale/<key>`, in the transaction) and a background thread
-        renders it after the commit. Readers use `get_aggregate`, which renders a stale aggregate
+        """Keep the public aggregate `key` (a listing whose cost grows with the registry) without the
+        change waiting for its render: the change marks it stale at its serial (one small row,
+        `stale/<key>`, in the transaction) and a background thread renders it after the commit,
+        once for a burst of changes. Readers use `get_aggregate`, which renders a stale aggregate
         before answering, so a client that saw its change acknowledged still sees it listed, and
-        every reader gets a whole document (the old one or the new one), never a partial one."""
+        every reader gets a whole document (the old one or the new one), never a partial one.
+
+        A render reads the ecosystem's latest serial first, then the rows in one read session, so
+        it shows at least every change up to that serial; it is stored set-if-newer by serial
+        (row, files, Redis), so a slower render of an older serial never replaces a newer one."""
         self.put(session, ecosystem, stale_key(key), b"", serial=serial, now=now, kind=INTERNAL)
         later = session.info.get(_LATER)
         if later is None:
@@ -240,15 +228,8 @@ class DocumentStore:
             self.memo.put((ecosystem, stale_key(key)), serial, StoredDocument.tombstone(fresh.serial))
         return fresh
 
-    def _render_deferred(self, deferred: dict[tuple[str, str], AggregateRender]) -> None:
-        for (ecosystem, key), render in sorted(deferred.items(), key=lambda item: item[0]):
-            try:
-                self.render_aggregate(ecosystem, key, render)
-            except Exception:  # the change is committed: the aggregate catches up with the next one
-                log.exception("could not render %s/%s after the commit", ecosystem, key)
-
     def render_aggregate(self, ecosystem: str, key: str, render: AggregateRender, *, now: datetime | None = None) -> bool:
-        """Render and store one aggregate now (see `defer`), and clear its stale marker (see
+        """Render and store one aggregate now (see `refresh_later`), and clear its stale marker (see
         `refresh_later`) when the render covers it; False when it was already current."""
         marker = stale_key(key)
         with self.db.read() as session:

@@ -9,7 +9,6 @@ additions on objects that exist anyway (docs/observability.md, "What it costs").
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from packyard.observability import access_log

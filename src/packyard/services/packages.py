@@ -42,6 +42,14 @@ def list_packages(
     return list(session.exec(query))
 
 
+def name_rows(session: Session, ecosystem: str, where: ColumnElement[bool]) -> list[tuple[str, str, int]]:
+    """(name, normalized name, last serial) of the ecosystem's packages matching `where`, by
+    normalized name: the columns of a listing, without loading whole rows."""
+    query = (select(Package.name, Package.normalized_name, Package.last_serial)
+             .where(Package.ecosystem == ecosystem, where).order_by(Package.normalized_name))
+    return [tuple(row) for row in session.exec(query)]
+
+
 def count_packages(session: Session, ecosystem: str | None = None, where: ColumnElement[bool] | None = None) -> int:
     query = select(func.count()).select_from(Package)
     if ecosystem is not None:
