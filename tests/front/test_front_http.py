@@ -162,3 +162,22 @@ def test_writes_go_to_the_app(front, published, tmp_path) -> None:
     refused = http_upload(front.url, None, wheel, "front-demo", "2.1")
     assert refused.status_code == 403
     assert "Upload with a packyard token" in refused.reason_phrase  # twine shows only the status line
+
+
+def test_nginx_follows_a_changed_document_with_its_new_etag(front, published) -> None:
+    """Each nginx worker keeps the ETags it read; a push that changes /versions and /info must show
+    at once, with the MD5 of the new body, and the old ETag must no longer earn a 304."""
+    paths = ("/rubygems/versions", "/rubygems/info/follower")
+    assert push(front.app.url, published, craft_gem("follower", "1.0.0")).status_code == 200
+    before = {path: httpx.get(front.url + path) for path in paths}
+    assert all(answer.status_code == 200 for answer in before.values())
+    assert push(front.app.url, published, craft_gem("follower", "1.0.1")).status_code == 200
+    for path in paths:
+        after = httpx.get(front.url + path)
+        assert after.status_code == 200
+        assert after.headers["etag"] == f'"{hashlib.md5(after.content).hexdigest()}"'
+        assert after.headers["etag"] != before[path].headers["etag"]
+        assert b"1.0.1" in after.content
+        stale = httpx.get(front.url + path, headers={"If-None-Match": before[path].headers["etag"]})
+        assert stale.status_code == 200 and stale.content == after.content
+        assert served_by_nginx(front, "GET", path)
