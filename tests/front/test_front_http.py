@@ -165,12 +165,15 @@ def test_writes_go_to_the_app(front, published, tmp_path) -> None:
 
 
 def test_nginx_follows_a_changed_document_with_its_new_etag(front, published) -> None:
-    """Each nginx worker keeps the ETags it read; a push that changes /versions and /info must show
-    at once, with the MD5 of the new body, and the old ETag must no longer earn a 304."""
+    """Each nginx worker keeps the ETags (and body sizes) it read; a push that changes /versions and
+    /info must show at once, with the MD5 of the new body, the old ETag must no longer earn a 304,
+    and bundler's Range for the appended tail must be answered by nginx from the new size."""
     paths = ("/rubygems/versions", "/rubygems/info/follower")
     assert push(front.app.url, published, craft_gem("follower", "1.0.0")).status_code == 200
     before = {path: httpx.get(front.url + path) for path in paths}
     assert all(answer.status_code == 200 for answer in before.values())
+    for path in paths:  # a Range makes nginx keep the body's size
+        assert httpx.get(front.url + path, headers={"Range": "bytes=1-"}).status_code == 206
     assert push(front.app.url, published, craft_gem("follower", "1.0.1")).status_code == 200
     for path in paths:
         after = httpx.get(front.url + path)
@@ -180,4 +183,8 @@ def test_nginx_follows_a_changed_document_with_its_new_etag(front, published) ->
         assert b"1.0.1" in after.content
         stale = httpx.get(front.url + path, headers={"If-None-Match": before[path].headers["etag"]})
         assert stale.status_code == 200 and stale.content == after.content
+        assert served_by_nginx(front, "GET", path)
+        tail = httpx.get(front.url + path, headers={"Range": f"bytes={len(before[path].content)}-"})
+        assert tail.status_code == 206 and tail.content == after.content[len(before[path].content):]
+        assert tail.headers["etag"] == after.headers["etag"]
         assert served_by_nginx(front, "GET", path)
