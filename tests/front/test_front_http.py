@@ -62,7 +62,6 @@ PUBLIC_READS = [
     ("/pypi/simple/front-demo/", {"Accept": BROWSER_ACCEPT}),
     ("/pypi/simple/front-demo/", {"Accept": "*/*"}),
     ("/pypi/simple/front-demo/", {}),
-    ("/pypi/simple/front-demo/", {"Accept": PIP_ACCEPT, "Range": "bytes=5-20"}),
     (f"/pypi/files/front-demo/{WHEEL}", {}),
     (f"/pypi/files/front-demo/{WHEEL}", {"Range": "bytes=10-99"}),
     ("/pypi/files/front-demo/front_demo-1.0.tar.gz", {}),
@@ -133,6 +132,7 @@ def test_nginx_never_sends_its_own_etag_or_last_modified(front, published) -> No
         ("/rubygems/versions", {"Range": "bytes=100000-"}),  # past the end: the full body with 200
         ("/rubygems/versions", {"Range": "bytes=0-"}),  # the whole body: 200
         ("/rubygems/versions", {"Range": "bytes=-5"}),
+        ("/pypi/simple/front-demo/", {"Accept": PIP_ACCEPT, "Range": "bytes=5-20"}),  # no client asks: the app
         (f"/pypi/files/front-demo/{WHEEL}", {"Range": "bytes=100000-"}),  # PyPI: 416
         (f"/pypi/files/front-demo/{WHEEL}", {"Range": "bytes=0-10, 20-30"}),  # several ranges: the whole file
         ("/pypi/simple/front-demo/", {"Accept": PIP_ACCEPT, "Authorization": "Bearer not-a-token"}),
@@ -162,3 +162,29 @@ def test_writes_go_to_the_app(front, published, tmp_path) -> None:
     refused = http_upload(front.url, None, wheel, "front-demo", "2.1")
     assert refused.status_code == 403
     assert "Upload with a packyard token" in refused.reason_phrase  # twine shows only the status line
+
+
+def test_nginx_follows_a_changed_document_with_its_new_etag(front, published) -> None:
+    """Each nginx worker keeps the ETags (and body sizes) it read; a push that changes /versions and
+    /info must show at once, with the MD5 of the new body, the old ETag must no longer earn a 304,
+    and bundler's Range for the appended tail must be answered by nginx from the new size."""
+    paths = ("/rubygems/versions", "/rubygems/info/follower")
+    assert push(front.app.url, published, craft_gem("follower", "1.0.0")).status_code == 200
+    before = {path: httpx.get(front.url + path) for path in paths}
+    assert all(answer.status_code == 200 for answer in before.values())
+    for path in paths:  # a Range makes nginx keep the body's size
+        assert httpx.get(front.url + path, headers={"Range": "bytes=1-"}).status_code == 206
+    assert push(front.app.url, published, craft_gem("follower", "1.0.1")).status_code == 200
+    for path in paths:
+        after = httpx.get(front.url + path)
+        assert after.status_code == 200
+        assert after.headers["etag"] == f'"{hashlib.md5(after.content).hexdigest()}"'
+        assert after.headers["etag"] != before[path].headers["etag"]
+        assert b"1.0.1" in after.content
+        stale = httpx.get(front.url + path, headers={"If-None-Match": before[path].headers["etag"]})
+        assert stale.status_code == 200 and stale.content == after.content
+        assert served_by_nginx(front, "GET", path)
+        tail = httpx.get(front.url + path, headers={"Range": f"bytes={len(before[path].content)}-"})
+        assert tail.status_code == 206 and tail.content == after.content[len(before[path].content):]
+        assert tail.headers["etag"] == after.headers["etag"]
+        assert served_by_nginx(front, "GET", path)

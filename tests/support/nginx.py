@@ -1,4 +1,4 @@
-"""Start a real nginx (Debian's package, with the njs module) in front of a real `packyard serve`,
+"""Start a real nginx (Debian's package, with lua-nginx-module) in front of a real `packyard serve`,
 configured from the templates shipped in deploy/nginx/, on a free port, with its own prefix, pid
 and log files in a temp dir — never the system nginx."""
 
@@ -18,13 +18,14 @@ import pytest
 from tests.support.server import RunningServer, free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
-NJS_MODULE = Path("/usr/lib/nginx/modules/ngx_http_js_module.so")
+MODULES = Path("/usr/lib/nginx/modules")
+LUA_MODULES = (MODULES / "ndk_http_module.so", MODULES / "ngx_http_lua_module.so")  # NDK first: Lua needs it
 
 # Who answered: "-" in $upstream_addr means nginx served the file itself.
 _LOG_FORMAT = 'log_format packyard_front "$request_method $request_uri $status upstream=$upstream_addr";'
 
 _MAIN_CONF = """\
-load_module {njs_module};
+{load_modules}
 {user}
 daemon off;
 pcre_jit on;
@@ -67,11 +68,11 @@ def render(template: Path, data_dir: Path, app_address: str) -> str:
 
 
 def require_nginx() -> str:
-    """The nginx binary; in CI a missing nginx or njs module fails the test instead of skipping it."""
+    """The nginx binary; in CI a missing nginx or Lua module fails the test instead of skipping it."""
     binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if binary and NJS_MODULE.exists():
+    if binary and all(module.exists() for module in LUA_MODULES):
         return binary
-    message = "nginx and its njs module are required (apt-get install nginx libnginx-mod-http-js)"
+    message = "nginx and its Lua module are required (apt-get install nginx libnginx-mod-http-lua)"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -119,11 +120,10 @@ class RunningNginx:
 def start_nginx(app: RunningServer, prefix: Path, *, workers: int = 1, access_log: bool = True) -> RunningNginx:
     """nginx on a free port serving `app.data_dir`/public and proxying the rest to `app`."""
     conf = prefix / "conf"
-    (conf / "njs").mkdir(parents=True, exist_ok=True)
+    conf.mkdir(parents=True, exist_ok=True)
     address = f"127.0.0.1:{app.port}"
     for name in ("packyard-http.conf", "packyard-locations.conf"):
         (conf / name).write_text(render(DEPLOY / f"{name}.template", app.data_dir, address))
-    shutil.copy(DEPLOY / "packyard.js", conf / "njs" / "packyard.js")
     return launch_nginx(prefix, lambda port: _FRONT.format(port=port), workers=workers, access_log=access_log)
 
 
@@ -136,7 +136,7 @@ def launch_nginx(prefix: Path, http_block, *, workers: int = 1, access_log: bool
     (prefix / "temp").mkdir(exist_ok=True)
     port = free_port()
     (conf / "nginx.conf").write_text(_MAIN_CONF.format(
-        njs_module=NJS_MODULE, user=_worker_user(), workers=workers, prefix=prefix, log_format=_LOG_FORMAT,
+        load_modules="\n".join(f"load_module {module};" for module in LUA_MODULES), user=_worker_user(), workers=workers, prefix=prefix, log_format=_LOG_FORMAT,
         access_log=f"{prefix}/logs/access.log packyard_front" if access_log else "off", http=http_block(port),
     ))
     args = [binary, "-p", str(prefix), "-c", str(conf / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")]

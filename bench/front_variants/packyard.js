@@ -1,4 +1,5 @@
-// njs helpers for packyard's nginx front (see docs/nginx.md).
+// The njs front as shipped before the switch to Lua (deploy/nginx/ at dc9b576), kept only as a
+// reference for bench/front_cpu.py.
 //
 // nginx serves public documents and blobs from <data_dir>/public/; packyard writes each one's exact
 // ETag header value beside it, in <data_dir>/public-etags/<same path>.etag. nginx's own ETag
