@@ -3,6 +3,7 @@ both from stored documents (a download names its blob), so neither reads the dat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
@@ -30,6 +31,12 @@ async def _warm(registry: Registry, request: Request, send: Send, project: str, 
     rep = proxy.warm(registry, ("file", project, filename))
     if rep is None:
         return False
+    if rep.body is None and rep.open is not None and request.method != "HEAD":
+        # a kept upstream file's ETag is its quoted sha256 (upstream/serving.py): small ones are
+        # answered from memory, like a local file
+        body = await SMALL_BLOBS.body(rep.etag.strip('"'), rep.size, rep.open)
+        if body is not None:
+            rep = replace(rep, body=body)
     await serve(request.scope, send, rep, unsatisfiable="416")
     return True
 
