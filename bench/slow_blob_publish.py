@@ -7,7 +7,8 @@ Runs a server on S3-compatible storage (moto's server, its own process on 127.0.
 latency of small publishes of another package when idle, then while a large upload's PUT to the
 object store is in progress. As controls it measures small gem pushes the same way (another
 ecosystem's lock on PostgreSQL; on SQLite every write shares one lock), `GET /healthz` (no lock,
-no database) and a small PUT straight to the object store (each publish PUTs its blob there too):
+no database), a small PUT straight to the object store (each publish PUTs its blob there too) and
+a 4 KiB file fsynced on the server's disk (each publish makes several durable writes):
 a delay the PyPI publishes share with them is contention for the CPU and the disk on this machine,
 or moto (one Python process) receiving the big PUT, not the write lock. Set PACKYARD_TEST_DATABASE_URL
 (and PACKYARD_TEST_REDIS_URL) to run on PostgreSQL, as the tests do.
@@ -108,6 +109,18 @@ def store_put_ms(store, bucket: str, counter: list[int]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def fsync_ms(directory: Path, counter: list[int]) -> float:
+    """A 4 KiB file written and fsynced on the server's disk: what the disk itself adds to every
+    durable write (a publish makes several) while the big upload's bytes are on their way out."""
+    counter[0] += 1
+    started = time.perf_counter()
+    with open(directory / f"fsync-control-{counter[0]}", "wb") as handle:
+        handle.write(os.urandom(4096))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return (time.perf_counter() - started) * 1000
+
+
 def health_ms(server) -> float:
     started = time.perf_counter()
     httpx.get(server.url + "/healthz", timeout=3600).raise_for_status()
@@ -135,14 +148,17 @@ def main() -> None:
         idle_gems: list[float] = []
         idle_health: list[float] = []
         idle_puts: list[float] = []
+        idle_syncs: list[float] = []
         for attempt in range(35):
             pypi, gem, health = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter), health_ms(server)
             put = store_put_ms(store_client, bucket, counter)
+            sync = fsync_ms(server.data_dir, counter)
             if attempt >= 5:  # the first ones warm up
                 idle.append(pypi)
                 idle_gems.append(gem)
                 idle_health.append(health)
                 idle_puts.append(put)
+                idle_syncs.append(sync)
 
         big = big_wheel(workdir, args.megabytes)
         result: dict = {}
@@ -154,11 +170,13 @@ def main() -> None:
         during_gems: list[float] = []
         during_health: list[float] = []
         during_puts: list[float] = []
+        during_syncs: list[float] = []
         while thread.is_alive():
             during.append(small_publish_ms(server, token, wheels, counter))
             during_gems.append(small_push_ms(server, token, counter))
             during_health.append(health_ms(server))
             during_puts.append(store_put_ms(store_client, bucket, counter))
+            during_syncs.append(fsync_ms(server.data_dir, counter))
         thread.join()
         finished_at = time.monotonic() - started
         result["response"].raise_for_status()
@@ -173,12 +191,15 @@ def main() -> None:
         _report("control: /healthz, during", during_health)
         _report("control: store PUT, idle", idle_puts)
         _report("control: store PUT, during", during_puts)
+        _report("control: 4 KiB fsync, idle", idle_syncs)
+        _report("control: 4 KiB fsync, during", during_syncs)
         if during:
             for label, pick in (("median", statistics.median), ("p90", _p90)):
                 print(f"delay ({label:6s}) same ecosystem {pick(during) - pick(idle):+8.1f} ms (target <= 50 ms), "
                       f"other ecosystem {pick(during_gems) - pick(idle_gems):+8.1f} ms, "
                       f"/healthz {pick(during_health) - pick(idle_health):+8.1f} ms, "
-                      f"direct store PUT {pick(during_puts) - pick(idle_puts):+8.1f} ms")
+                      f"direct store PUT {pick(during_puts) - pick(idle_puts):+8.1f} ms, "
+                      f"4 KiB fsync {pick(during_syncs) - pick(idle_syncs):+8.1f} ms")
     finally:
         server.stop()
         server.backend.drop()
