@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from tests.rubygems.gemtools import ruby_available
 from tests.support.backends import Backend
+from tests.support.server import RunningServer, start_server
 from tests.support.tcp_proxy import TcpProxy
 
 SCOPES = ("pypi:package:*:write", "rubygems:gem:*:write", "rubygems:gem:*:yank")
@@ -40,6 +41,19 @@ def proxy_for(url: str) -> TcpProxy:
     """A proxy in front of the host and port of a database or Redis URL."""
     parsed = urlparse(url)
     return TcpProxy(parsed.hostname or "127.0.0.1", parsed.port or {"redis": 6379}.get(parsed.scheme, 5432))
+
+
+@contextmanager
+def server_behind_proxy(directory: Path, backend: Backend, cut: str, **server_options) -> Iterator[tuple[RunningServer, TcpProxy]]:
+    """A server whose database or Redis (`cut`) sits behind a proxy the test can close."""
+    proxy = proxy_for(backend.database_url if cut == "database" else backend.redis_url)
+    server = start_server(directory, backend=behind_proxy(backend, **{cut: proxy}), **server_options)
+    try:
+        yield server, proxy
+    finally:
+        proxy.open()  # so the server and the in-process registry shut down cleanly
+        server.stop()
+        proxy.stop()
 
 
 def _redis_db(url: str | None) -> str:

@@ -12,26 +12,18 @@ import hashlib
 import httpx
 import pytest
 
-from tests.faults.faultkit import FAST_FAILING, SCOPES, behind_proxy, gem_file, gem_push, proxy_for, require_ruby
+from tests.faults.faultkit import FAST_FAILING, SCOPES, gem_file, gem_push, require_ruby, server_behind_proxy
 from tests.pypi.pypi_clients import http_upload, twine_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import RubyEnv, craft_gem
-from tests.support.server import start_server
 
 DOWN = "database is unavailable"
 
 
 @pytest.fixture
 def outage(tmp_path, postgres_backend):
-    backend = postgres_backend
-    proxy = proxy_for(backend.database_url)
-    server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=proxy), extra_env=FAST_FAILING)
-    try:
-        yield server, proxy
-    finally:
-        proxy.open()  # so the server and the in-process registry shut down cleanly
-        server.stop()
-        proxy.stop()
+    with server_behind_proxy(tmp_path / "server", postgres_backend, "database", extra_env=FAST_FAILING) as cut:
+        yield cut
 
 
 def _retryable_503(response: httpx.Response) -> None:

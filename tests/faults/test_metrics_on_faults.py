@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from tests.core.test_metrics import eventually, requests_of, sample, scrape
-from tests.faults.faultkit import FAST_FAILING, behind_proxy, proxy_for
-from tests.support.server import start_server
+from tests.faults.faultkit import FAST_FAILING, server_behind_proxy
 
 
 def test_redis_errors_are_counted_while_it_is_cut(redis_cut):
@@ -32,15 +31,9 @@ def test_redis_errors_are_counted_while_it_is_cut(redis_cut):
 
 @pytest.fixture
 def database_cut(tmp_path, postgres_backend):
-    proxy = proxy_for(postgres_backend.database_url)
     env = {**FAST_FAILING, "PACKYARD_METRICS_PUBLIC": "true"}  # a token is checked in the database: scrape anonymously
-    server = start_server(tmp_path / "server", backend=behind_proxy(postgres_backend, database=proxy), extra_env=env, workers=2)
-    try:
-        yield server, proxy
-    finally:
-        proxy.open()
-        server.stop()
-        proxy.stop()
+    with server_behind_proxy(tmp_path / "server", postgres_backend, "database", extra_env=env, workers=2) as cut:
+        yield cut
 
 
 def test_database_errors_are_counted_and_metrics_answer_through_the_outage(database_cut):
