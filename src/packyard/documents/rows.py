@@ -69,20 +69,20 @@ def bodies(session: Session, ecosystem: str, keys: Iterable[str]) -> dict[str, b
     return found
 
 
+def _under(ecosystem: str, prefix: str):
+    """The rows whose key starts with `prefix`, as an indexed range condition."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (Document.ecosystem == ecosystem) & (Document.key >= prefix) & (Document.key < upper)
+
+
 def keys_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
     """Keys starting with `prefix` (an indexed range scan)."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return list(session.exec(
-        select(Document.key).where(Document.ecosystem == ecosystem, Document.key >= prefix, Document.key < upper).order_by(Document.key)
-    ))
+    return list(session.exec(select(Document.key).where(_under(ecosystem, prefix)).order_by(Document.key)))
 
 
 def load_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
     """Like `keys_under`, with the rows loaded into `session` (a later `session.get` of one reads nothing)."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return [row.key for row in session.exec(
-        select(Document).where(Document.ecosystem == ecosystem, Document.key >= prefix, Document.key < upper).order_by(Document.key)
-    )]
+    return [row.key for row in session.exec(select(Document).where(_under(ecosystem, prefix)).order_by(Document.key))]
 
 
 def iterate(session: Session, batch: int = 500) -> Iterator[tuple[str, str, StoredDocument]]:
