@@ -18,7 +18,7 @@ from tests.faults.faultkit import gem_push
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
-from tests.support.access_log import access_lines, line_for
+from tests.support.access_log import access_lines, line_for, until_workers_answered
 from tests.support.server import RunningServer
 
 ids = itertools.count()
@@ -71,20 +71,20 @@ def two_workers(tmp_path_factory) -> RunningServer:
 def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
     server = two_workers
     admin = server.mint_token("admin", user="root")
-    sent = {"/pypi/simple/": 0, "/rubygems/versions": 0, "/pypi/no/such/thing": 0}
-    pids: set[int] = set()
-    for round_ in range(100):  # new connections, until both workers have answered reads
-        for path in sent:
+    paths = ("/pypi/simple/", "/rubygems/versions", "/pypi/no/such/thing")
+    rounds: list[int] = []
+
+    def read_round(round_: int) -> int:  # each path once; the pid of the worker that answered the first
+        for path in paths:
             request_id = f"read-{round_}-{path}"
             answer = httpx.get(server.url + path, headers={"X-Request-ID": request_id}, timeout=30)
             assert answer.status_code == (404 if "no/such" in path else 200), (path, answer.text)
             assert answer.headers["x-request-id"] == request_id
-            sent[path] += 1
-        if round_ >= 9:
-            pids = {line["pid"] for line in access_lines(server) if line["path"] in sent}
-            if len(pids) == 2:
-                break
-    assert len(pids) == 2, "one worker answered every read"
+        rounds.append(round_)
+        return line_for(server, f"read-{round_}-{paths[0]}")["pid"]
+
+    pids = until_workers_answered(read_round, 2)
+    sent = {path: len(rounds) for path in paths}
 
     def exact(samples) -> None:
         assert requests_of(samples, "pypi", "/simple/") == sent["/pypi/simple/"]
@@ -98,23 +98,19 @@ def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
 
     # Each worker flushes its own counts for the others' scrapes within a second: wait until a scrape
     # answered by each of them shows the traffic, then every later scrape must, whoever answers.
-    exact_from: set[int] = set()
-
     def exact_from_both() -> None:
-        samples, pid = scrape(server, admin)
-        exact(samples)
-        exact_from.add(pid)
-        assert exact_from == pids, exact_from
+        scrapes = []
+        assert until_workers_answered(lambda _: _record(scrapes, scrape(server, admin)), 2) == pids
+        for samples, _ in scrapes:
+            exact(samples)
 
     eventually(exact_from_both, timeout=30)
-    scraped_by: set[int] = set()
-    for _ in range(60):  # whichever worker answers, the same totals
-        samples, pid = scrape(server, admin)
-        exact(samples)
-        scraped_by.add(pid)
-        if scraped_by == pids:
-            break
-    assert scraped_by == pids, "every scrape was answered by the same worker"
+    exact_from_both()
+
+
+def _record(found: list, answer: tuple[dict, int]) -> int:
+    found.append(answer)
+    return answer[1]
 
 
 def test_pipelined_requests_are_each_counted(two_workers):
@@ -224,15 +220,11 @@ def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
         os.kill(victim, signal.SIGKILL)
 
         eventually(lambda: _died(server, victim), timeout=30)  # uvicorn's supervisor starts another worker
-        live: set[int] = set()
-        deadline = time.monotonic() + 60  # the replacement answers once it has started, slower on a busy machine
-        while len(live) < 2 and time.monotonic() < deadline:
-            samples, pid = scrape(server, admin)
-            assert pid != victim
+        scrapes: list = []
+        live = until_workers_answered(lambda _: _record(scrapes, scrape(server, admin)), 2)  # the replacement too
+        assert victim not in live
+        for samples, _ in scrapes:
             assert _names_total(samples, 30) is None
-            live.add(pid)
-            time.sleep(0.1)
-        assert len(live) == 2, "the replacement worker never answered a scrape"
         # the supervisor folded the dead worker's file into retired.json: one file per live worker
         retired = json.loads((metrics_dir / "retired.json").read_text())
         assert retired["pids"] == [victim]

@@ -34,3 +34,23 @@ def line_for(server: RunningServer, request_id: str, timeout: float = 5) -> dict
         if time.monotonic() > deadline:
             raise AssertionError(f"no access-log line with request_id {request_id!r}:\n{server.log()[-3000:]}")
         time.sleep(0.05)
+
+
+def until_workers_answered(call, workers: int, *, timeout: float = 60, burst: int = 8) -> set[int]:
+    """Run `call(i)` (one request; returns the pid of the worker that answered it, e.g. by its
+    `line_for`) in concurrent bursts until `workers` different workers have answered; their pids.
+
+    Concurrent, because one after the other, new connections on a loaded machine can all go to
+    the same worker for many seconds (every idle worker is woken by a connection, and the same one
+    keeps winning the accept); while that worker is busy, the others get the connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    answered: set[int] = set()
+    deadline = time.monotonic() + timeout
+    calls = 0
+    with ThreadPoolExecutor(burst) as pool:
+        while len(answered) < workers:
+            assert time.monotonic() < deadline, f"only workers {sorted(answered)} answered {calls} requests"
+            answered.update(pool.map(call, range(calls, calls + burst)))
+            calls += burst
+    return answered
