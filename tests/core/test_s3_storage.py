@@ -110,3 +110,31 @@ def test_check_and_gc_on_object_storage(store, server_factory, tmp_path):
     assert bad.returncode == 1
     assert f"blob {referenced[0]}" in bad.stdout and "bytes in storage" in bad.stdout
     assert f"blob {referenced[1]} (file pypi:{wheels[1].name}) is missing from storage" in bad.stdout
+
+
+def test_a_big_blob_is_put_from_a_child_process_with_the_same_answers(store, tmp_path, monkeypatch):
+    """Big PUTs run in `python -m packyard.storage.s3_put` (so their transfer threads never hold a
+    worker's GIL): stored, refused (507 with the store's reason) and unreachable (503) as in process."""
+    from packyard.errors import InsufficientStorage, ServiceUnavailable
+    from packyard.storage import s3
+
+    monkeypatch.setattr(s3, "PUT_IN_CHILD_BYTES", 1000)
+    children = []
+    real_run = s3.subprocess.run
+    monkeypatch.setattr(s3.subprocess, "run", lambda args, **kw: children.append(args) or real_run(args, **kw))
+    storage = open_storage(store.storage_url("child"), tmp_path / "incoming")
+    data = bytes(range(256)) * 40
+    staged = storage.stage_sync([data], max_bytes=None)
+    assert storage.keep(staged) is True and not staged.path.exists()
+    assert len(children) == 1 and children[0][1:3] == ["-m", "packyard.storage.s3_put"]
+    with storage.open(staged.sha256) as handle:
+        assert handle.read() == data
+
+    elsewhere = open_storage(store.storage_url("child").replace(store.bucket, store.bucket + "-missing"), tmp_path / "incoming")
+    with pytest.raises(InsufficientStorage, match="NoSuchBucket"):
+        elsewhere.keep(elsewhere.stage_sync([data + b"refused"], max_bytes=None))
+
+    unreachable = open_storage(store.storage_url("child").replace(store.endpoint, "http://127.0.0.1:9"), tmp_path / "incoming")
+    with pytest.raises(ServiceUnavailable, match="object store is unreachable"):
+        unreachable._put_in_child(unreachable.stage_sync([data + b"unreachable"], max_bytes=None))
+    assert len(children) == 3

@@ -13,6 +13,8 @@ store that cannot be reached is a 503 (faults.py's errors, raised here where the
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timezone
 from pathlib import Path
@@ -21,10 +23,12 @@ from urllib.parse import parse_qs, urlparse
 
 from packyard.errors import InsufficientStorage, ServiceUnavailable
 from packyard.resilience.faults import DISK_FULL, RETRY_AFTER_SECONDS
+from packyard.storage import s3_put
 from packyard.storage.base import BlobStorage, StagedBlob, StoredBlob, blob_key, sha256_of_key
 from packyard.storage.staging import StagingArea
 
 READ_BUFFER = 1024 * 1024
+PUT_IN_CHILD_BYTES = 64 * 1024 * 1024  # below this a PUT is short: a process start would cost more than it saves
 
 
 class _RangedObject(io.RawIOBase):
@@ -61,18 +65,8 @@ class _RangedObject(io.RawIOBase):
 
 class S3BlobStorage(BlobStorage):
     def __init__(self, url: str, staging_dir: Path):
-        import boto3  # optional dependency: pip install 'packyard[s3]'
-        from botocore.config import Config
-
-        parsed = urlparse(url)
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        self.bucket = parsed.netloc
-        if not self.bucket:
-            raise ValueError("PACKYARD_STORAGE_URL needs a bucket: s3://bucket[/prefix]")
-        self.prefix = parsed.path.strip("/")
-        # bounded waits: an unreachable store answers 503 within seconds, not after minutes of retries
-        config = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3})
-        self.client = boto3.client("s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region"), config=config)
+        self.url = url
+        self.client, self.bucket, self.prefix = s3_client(url)
         self.staging = StagingArea(staging_dir)
 
     def _key(self, sha256: str) -> str:
@@ -88,14 +82,27 @@ class S3BlobStorage(BlobStorage):
                 staged.path.unlink(missing_ok=True)
                 self._touch(staged.sha256)
                 return False
-            self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
+            if staged.size >= PUT_IN_CHILD_BYTES:
+                self._put_in_child(staged)
+            else:
+                self.client.upload_file(str(staged.path), self.bucket, self._key(staged.sha256))
         except (S3UploadFailedError, ClientError) as exc:
-            reason = " ".join(str(exc).split())[:300]
-            raise InsufficientStorage(DISK_FULL.format(reason=f"the object store refused the write: {reason}")) from exc
+            raise _refused(" ".join(str(exc).split())[:300]) from exc
         except BotoCoreError as exc:
-            raise _unreachable(exc, "nothing was stored") from exc
+            raise _unreachable(type(exc).__name__, "nothing was stored") from exc
         staged.path.unlink(missing_ok=True)
         return True
+
+    def _put_in_child(self, staged: StagedBlob) -> None:
+        """A big PUT from a process of its own (see s3_put.py), this thread waiting without the GIL."""
+        done = subprocess.run([sys.executable, "-m", "packyard.storage.s3_put", self.url, str(staged.path), self._key(staged.sha256)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        reason = " ".join(done.stderr.decode("utf-8", "replace").split())[-300:]
+        if done.returncode == s3_put.REFUSED:
+            raise _refused(reason)
+        if done.returncode != 0:
+            raise _unreachable(reason if done.returncode == s3_put.UNREACHABLE else f"the upload process failed: {reason}",
+                               "nothing was stored")
 
     def open(self, sha256: str) -> BinaryIO:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -106,7 +113,7 @@ class S3BlobStorage(BlobStorage):
         except ClientError as exc:
             raise FileNotFoundError(f"blob {sha256} is not in s3://{self.bucket}/{key}") from exc
         except BotoCoreError as exc:
-            raise _unreachable(exc, "the file cannot be read") from exc
+            raise _unreachable(type(exc).__name__, "the file cannot be read") from exc
         return io.BufferedReader(_RangedObject(self.client, self.bucket, key, size), buffer_size=READ_BUFFER)
 
     def exists(self, sha256: str) -> bool:
@@ -148,9 +155,28 @@ class S3BlobStorage(BlobStorage):
         self.client.head_bucket(Bucket=self.bucket)
 
 
-def _unreachable(exc: Exception, consequence: str) -> ServiceUnavailable:
+def s3_client(url: str):
+    """(boto3 client, bucket, key prefix) for `PACKYARD_STORAGE_URL`."""
+    import boto3  # optional dependency: pip install 'packyard[s3]'
+    from botocore.config import Config
+
+    parsed = urlparse(url)
+    options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    if not parsed.netloc:
+        raise ValueError("PACKYARD_STORAGE_URL needs a bucket: s3://bucket[/prefix]")
+    # bounded waits: an unreachable store answers 503 within seconds, not after minutes of retries
+    config = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3})
+    client = boto3.client("s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region"), config=config)
+    return client, parsed.netloc, parsed.path.strip("/")
+
+
+def _refused(reason: str) -> InsufficientStorage:
+    return InsufficientStorage(DISK_FULL.format(reason=f"the object store refused the write: {reason}"))
+
+
+def _unreachable(cause: str, consequence: str) -> ServiceUnavailable:
     return ServiceUnavailable(
-        f"The registry's object store is unreachable right now ({type(exc).__name__}); {consequence}. "
+        f"The registry's object store is unreachable right now ({cause}); {consequence}. "
         "Retry in a few seconds; if this persists, tell the registry's admin.",
         RETRY_AFTER_SECONDS,
     )

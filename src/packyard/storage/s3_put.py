@@ -1,0 +1,40 @@
+"""Store one staged file in the object store from a process of its own.
+
+    python -m packyard.storage.s3_put STORAGE_URL PATH KEY
+
+A big PUT in a worker process (boto3's transfer threads reading and sending up to GiBs) holds the
+worker's GIL against every other request it serves: each of their many short I/O waits queues
+behind the transfer threads for the GIL again, so a small publish beside a 1 GiB PUT took hundreds
+of milliseconds longer. From a child process the PUT costs the machine a core's time and the
+worker nothing. The exit status says what happened: 0 stored; `REFUSED` the store refused the
+write, `UNREACHABLE` it could not be reached, with the store's reason on stderr either way.
+"""
+
+from __future__ import annotations
+
+import sys
+
+REFUSED, UNREACHABLE = 3, 4
+
+
+def main(argv: list[str]) -> int:
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from packyard.storage.s3 import s3_client
+
+    url, path, key = argv
+    client, bucket, _ = s3_client(url)
+    try:
+        client.upload_file(path, bucket, key)
+    except (S3UploadFailedError, ClientError) as exc:
+        print(" ".join(str(exc).split())[:300], file=sys.stderr)
+        return REFUSED
+    except BotoCoreError as exc:
+        print(type(exc).__name__, file=sys.stderr)
+        return UNREACHABLE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
