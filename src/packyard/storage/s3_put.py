@@ -6,12 +6,14 @@ A big PUT in a worker process (boto3's transfer threads reading and sending up t
 worker's GIL against every other request it serves: each of their many short I/O waits queues
 behind the transfer threads for the GIL again, so a small publish beside a 1 GiB PUT took hundreds
 of milliseconds longer. From a child process the PUT costs the machine a core's time and the
-worker nothing. The exit status says what happened: 0 stored; `REFUSED` the store refused the
+worker nothing; it runs at a lower CPU priority (nice 10), so on a busy machine the requests
+come first and the bulk transfer takes what is left. The exit status says what happened: 0 stored; `REFUSED` the store refused the
 write, `UNREACHABLE` it could not be reached, with the store's reason on stderr either way.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 REFUSED, UNREACHABLE = 3, 4
@@ -24,6 +26,7 @@ def main(argv: list[str]) -> int:
     from packyard.storage.s3 import s3_client
 
     url, path, key = argv
+    os.nice(10)
     client, bucket, _ = s3_client(url)
     try:
         client.upload_file(path, bucket, key)
