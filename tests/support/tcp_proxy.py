@@ -72,6 +72,8 @@ class TcpProxy:
         if self._thread.is_alive():
             self._call(self._stop)
             self._thread.join(timeout=5)
+            self._wake_read.close()
+            self._wake_write.close()
 
     def __enter__(self) -> "TcpProxy":
         return self
@@ -98,7 +100,7 @@ class TcpProxy:
                     self._run_commands()
                 elif key.data == _LISTENER:
                     self._accept(key.fileobj)
-                elif key.fileobj in self._peers:  # not closed earlier in this pass
+                elif key.fileobj in self._peers and not self._hanging:  # not closed or hung earlier in this pass
                     self._forward(key.fileobj)
         self._selector.close()
 
