@@ -19,6 +19,7 @@ from tests.faults.faultkit import behind_proxy, gem_push, proxy_for
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
+from tests.support.access_log import from_every_worker
 from tests.support.backends import LOCAL_REDIS_URL, TEST_DATABASE_URL, TEST_REDIS_URL, new_backend
 from tests.support.server import RunningServer, start_server
 
@@ -273,17 +274,21 @@ def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
         _publish(server, tmp_path, token, "shaky")
         assert gem_push(server.url, token, craft_gem("shaky-gem", "1.0.0")).status_code == 200
         assert gem_push(server.url, token, craft_gem("shaky-gem", "1.1.0")).status_code == 200
-        with httpx.Client() as client:  # new connections: the requests spread over both workers
-            for _ in range(20):
-                assert b"data-yanked" not in httpx.get(server.url + "/pypi/simple/shaky/").content
-                assert b"1.1.0" in httpx.get(server.url + "/rubygems/info/shaky-gem").content
-            assert httpx.post(f"{server.url}/api/v1/packages/pypi/shaky/versions/1.0/yank", json={}, headers=admin).status_code == 200
-            yank = client.request("DELETE", f"{server.url}/rubygems/api/v1/gems/yank", data={"gem_name": "shaky-gem", "version": "1.1.0"},
-                                  headers={"Authorization": token})
-            assert yank.status_code == 200, yank.text
-            for _ in range(20):
-                assert b"data-yanked" in httpx.get(server.url + "/pypi/simple/shaky/").content
-                assert b"1.1.0" not in httpx.get(server.url + "/rubygems/info/shaky-gem").content
+
+        def seen() -> tuple[set[bool], set[bool]]:
+            """(page shows a yank, /info lists 1.1.0) as each worker answers them."""
+            page = from_every_worker(server, 2, lambda headers: b"data-yanked" in httpx.get(
+                server.url + "/pypi/simple/shaky/", headers=headers).content)
+            info = from_every_worker(server, 2, lambda headers: b"1.1.0" in httpx.get(
+                server.url + "/rubygems/info/shaky-gem", headers=headers).content)
+            return set(page), set(info)
+
+        assert seen() == ({False}, {True})  # in every worker's memo now
+        assert httpx.post(f"{server.url}/api/v1/packages/pypi/shaky/versions/1.0/yank", json={}, headers=admin).status_code == 200
+        yank = httpx.request("DELETE", f"{server.url}/rubygems/api/v1/gems/yank", data={"gem_name": "shaky-gem", "version": "1.1.0"},
+                             headers={"Authorization": token})
+        assert yank.status_code == 200, yank.text
+        assert seen() == ({True}, {False})
     finally:
         server.stop()
         server.backend.drop()
@@ -291,7 +296,7 @@ def test_a_yank_shows_on_the_next_read_in_every_worker(tmp_path):
 
 def test_every_write_is_on_the_next_read_in_every_worker_with_serials_pushed_over_redis(tmp_path):
     """Read-your-writes on the Redis path, where a read checks only the serial the process was told
-    over pub/sub: after each acknowledged publish, new connections (either worker) see it."""
+    over pub/sub: after each acknowledged publish, new connections to each worker see it."""
     import redis
 
     from packyard.cache.redis import redis_prefix
@@ -307,16 +312,19 @@ def test_every_write_is_on_the_next_read_in_every_worker_with_serials_pushed_ove
         while dict(client.pubsub_numsub(channel)).get(channel.encode(), 0) < 2:  # both workers follow
             assert time.monotonic() < deadline, server.log()[-3000:]
             time.sleep(0.1)
-        for _ in range(10):  # every worker's memo holds the page
-            assert httpx.get(server.url + "/pypi/simple/hammered/").status_code == 200
-            assert httpx.get(server.url + "/rubygems/versions").status_code == 200
-        for i in range(1, 26):
+
+        def everywhere(path: str) -> list[str]:
+            """The body as each worker answers it."""
+            return from_every_worker(server, 2, lambda headers: httpx.get(server.url + path, headers=headers).text)
+
+        everywhere("/pypi/simple/hammered/")  # in every worker's memo now
+        everywhere("/rubygems/versions")
+        for i in range(1, 13):
             _publish(server, tmp_path, token, "hammered", f"1.{i}")
             assert gem_push(server.url, token, craft_gem("hammered-gem", f"1.{i}.0")).status_code == 200
-            for _ in range(4):  # a new connection each time
-                assert f"hammered-1.{i}-py3-none-any.whl" in httpx.get(server.url + "/pypi/simple/hammered/").text, i
-                assert f"1.{i}.0" in httpx.get(server.url + "/rubygems/info/hammered-gem").text, i
-                assert f"1.{i}.0" in httpx.get(server.url + "/rubygems/versions").text, i
+            assert all(f"hammered-1.{i}-py3-none-any.whl" in page for page in everywhere("/pypi/simple/hammered/")), i
+            assert all(f"1.{i}.0" in info for info in everywhere("/rubygems/info/hammered-gem")), i
+            assert all(f"1.{i}.0" in versions for versions in everywhere("/rubygems/versions")), i
         assert "Traceback" not in server.log()
     finally:
         server.stop()

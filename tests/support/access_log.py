@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from tests.support.server import RunningServer
+
+T = TypeVar("T")
 
 
 def access_lines(server: RunningServer, since: int = 0) -> list[dict]:
@@ -54,3 +59,21 @@ def until_workers_answered(call, workers: int, *, timeout: float = 60, burst: in
             answered.update(pool.map(call, range(calls, calls + burst)))
             calls += burst
     return answered
+
+
+_read_ids = itertools.count()
+
+
+def from_every_worker(server: RunningServer, workers: int, read: Callable[[dict[str, str]], T]) -> list[T]:
+    """What each of `workers` workers answers: `read(headers)` makes one request with `headers`
+    (its X-Request-ID tells which worker answered) and returns what the test checks; it is called
+    (`until_workers_answered`) until every worker has answered at least once. Every result."""
+    results: list[T] = []
+
+    def call(_: int) -> int:
+        request_id = f"every-worker-{next(_read_ids)}"
+        results.append(read({"X-Request-ID": request_id}))
+        return line_for(server, request_id)["pid"]
+
+    until_workers_answered(call, workers)
+    return results
