@@ -69,6 +69,9 @@ def bodies(session: Session, ecosystem: str, keys: Iterable[str]) -> dict[str, b
     return found
 
 
+_LOADED = "packyard.documents.loaded"
+
+
 def _under(ecosystem: str, prefix: str):
     """The rows whose key starts with `prefix`, as an indexed range condition."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -81,8 +84,12 @@ def keys_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
 
 
 def load_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
-    """Like `keys_under`, with the rows loaded into `session` (a later `session.get` of one reads nothing)."""
-    return [row.key for row in session.exec(select(Document).where(_under(ecosystem, prefix)).order_by(Document.key))]
+    """Like `keys_under`, with the rows loaded into `session` (a later `session.get` of one reads
+    nothing). The session's identity map holds its objects weakly, so the rows are also kept in
+    `session.info` for as long as the session lives: dropped, each `get` would query again."""
+    loaded = list(session.exec(select(Document).where(_under(ecosystem, prefix)).order_by(Document.key)))
+    session.info.setdefault(_LOADED, []).extend(loaded)
+    return [row.key for row in loaded]
 
 
 def iterate(session: Session, batch: int = 500) -> Iterator[tuple[str, str, StoredDocument]]:
