@@ -23,7 +23,7 @@ class PypiAdapter(ProtocolAdapter):
     ecosystem = "pypi"
     scope_noun = "package"
     project_statuses = PROJECT_STATUSES
-    documents_format = 2  # 2: the simple pages' ETags are static_etag (nginx's own form)
+    documents_format = 3  # 2: the simple pages' ETags are static_etag (nginx's own form); 3: release JSON's last_serial filled on read
 
     def normalize_name(self, name: str) -> str:
         return canonicalize_name(name)

@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from packyard.documents import rows
 from packyard.documents.store import stale_key
-from packyard.documents.stored import BASE_PLACEHOLDER, BLOB, TEMPLATE, StoredDocument
+from packyard.documents.stored import BASE_PLACEHOLDER, BLOB, SERIAL_PLACEHOLDER, TEMPLATE, StoredDocument
 from packyard.http.serve import static_etag, strong_etag
 from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
@@ -238,7 +238,9 @@ def _render_json_api(session: Session, package: Package, versions, artifacts: li
     exact = {r.version for r in releases}
     canonical_taken: set[str] = set()
     for release in releases:
-        body = json_api.render_release(package.name, release, serial, owner_names, project_url, release_url(release.version))
+        # the project's latest serial is filled in when read (json_api/views.py): a release's document
+        # is rewritten when that release changes, not on every publish of another version
+        body = json_api.render_release(package.name, release, SERIAL_PLACEHOLDER, owner_names, project_url, release_url(release.version))
         put(json_key(normalized, release.version), body, JSON, kind=TEMPLATE)
         canonical = canonicalize_version(release.version)
         if canonical not in exact and canonical not in canonical_taken and "/" not in canonical:

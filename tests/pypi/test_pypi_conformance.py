@@ -261,6 +261,25 @@ def test_serials_increase_and_pages_change_on_every_write(server, env, tmp_path)
 # -- downloads --------------------------------------------------------------------------------
 
 
+def test_a_releases_json_follows_the_projects_serial_without_being_rewritten(server, env, tmp_path):
+    """`/pypi/<p>/<v>/json` carries the project's latest serial (as PyPI's does), filled in when read:
+    a publish of another version moves it without rewriting that release's stored document."""
+    assert http_upload(server.url, env["token"], build_wheel(tmp_path, "serial-follow", "1.0"), "serial-follow", "1.0").status_code == 200
+    before = get(server, "/pypi/pypi/serial-follow/1.0/json")
+    stored = server.registry().documents.get("pypi", "pypi/serial-follow/1.0/json")
+    assert before.json()["last_serial"] == int(before.headers["x-pypi-last-serial"]) == stored.serial
+
+    assert http_upload(server.url, env["token"], build_wheel(tmp_path, "serial-follow", "1.1"), "serial-follow", "1.1").status_code == 200
+    project = get(server, "/pypi/pypi/serial-follow/json").json()["last_serial"]
+    after = get(server, "/pypi/pypi/serial-follow/1.0/json")
+    assert after.json()["last_serial"] == int(after.headers["x-pypi-last-serial"]) == project > stored.serial
+    assert after.headers["etag"] != before.headers["etag"]
+    assert get(server, "/pypi/pypi/serial-follow/1.0/json", **{"If-None-Match": before.headers["etag"]}).status_code == 200
+    assert get(server, "/pypi/pypi/serial-follow/1.0/json", **{"If-None-Match": after.headers["etag"]}).status_code == 304
+    assert {k: v for k, v in after.json().items() if k != "last_serial"} == {k: v for k, v in before.json().items() if k != "last_serial"}
+    assert server.registry().documents.get("pypi", "pypi/serial-follow/1.0/json").serial == stored.serial  # not rewritten
+
+
 def _file_url(server, env):
     return f"{server.url}/pypi/files/esc-demo/{env['wheel'].name}"
 

@@ -159,12 +159,13 @@ def render_project(
 def render_release(
     name: str,
     release: Release,
-    last_serial: int,
+    last_serial: int | str,
     owners: list[str],
     project_url: str,
     release_url: str,
 ) -> bytes:
-    """``/pypi/<project>/<version>/json``: like the project document without ``releases``."""
+    """``/pypi/<project>/<version>/json``: like the project document without ``releases``
+    (`last_serial` may be a placeholder the read fills in, see `documents._render_json_api`)."""
     return _dumps(
         {
             "info": _info(name, release, project_url, release_url),

@@ -1,7 +1,8 @@
 """Handlers of the legacy JSON API: ``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``.
 
 The documents are stored with a base-URL placeholder (their URLs are absolute) and filled for the
-request's base, memoized per (document, base)."""
+request's base, memoized per (document, base); a release's document also leaves its `last_serial`
+to the read, which takes the project document's serial."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ async def project_json(
     if doc is None:  # also quarantined projects, hidden as on PyPI
         await _not_found(send)
         return
-    body, etag = registry.documents.filled(doc, request.external_base(registry.settings.base_url))
-    headers = ((b"cache-control", b"no-cache"), (b"x-pypi-last-serial", str(doc.serial).encode()), (b"access-control-allow-origin", b"*"))
+    last_serial = doc.serial  # the project document is rewritten by every change of the project
+    if version is not None:  # a release's is not: its last_serial is the project document's
+        project = await stored(registry, documents.json_key(normalized))
+        last_serial = project.serial if project is not None else doc.serial
+    body, etag = registry.documents.filled(doc, request.external_base(registry.settings.base_url), last_serial)
+    headers = ((b"cache-control", b"no-cache"), (b"x-pypi-last-serial", str(last_serial).encode()), (b"access-control-allow-origin", b"*"))
     await serve(request.scope, send, Representation(etag, doc.media_type, body, headers=headers))

@@ -463,15 +463,16 @@ class DocumentStore:
             yield "packyard_memo_lookups_total", (name, "hit"), memo.hits
             yield "packyard_memo_lookups_total", (name, "miss"), memo.misses
 
-    def filled(self, doc: StoredDocument, base: str) -> tuple[bytes, str]:
-        """A `template` document's body for one base URL and its ETag, memoized per (document, base)."""
+    def filled(self, doc: StoredDocument, base: str, serial: int | None = None) -> tuple[bytes, str]:
+        """A `template` document's body for one base URL (and `serial`, see `StoredDocument.fill`)
+        and its ETag, memoized per (document, base, serial)."""
         from packyard.http.serve import strong_etag
 
-        key = (doc.etag, doc.serial, base)
+        key = (doc.etag, doc.serial, base, serial)
         hit = self.filled_memo.get(key, doc.etag)
         if hit is not None:
             return hit
-        body = doc.fill_base(base)
+        body = doc.fill(base, serial)
         return self.filled_memo.put(key, doc.etag, (body, strong_etag(body)))
 
 

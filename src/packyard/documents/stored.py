@@ -16,6 +16,11 @@ ABSENT: Final = "absent"  # a removal, kept in the copies so an older write-thro
 # The base-URL placeholder in a `template` body (private-use code points: JSON never escapes them).
 BASE_PLACEHOLDER: Final = "\uf8ffpackyard-base\uf8ff"
 _PLACEHOLDER_BYTES: Final = BASE_PLACEHOLDER.encode("utf-8")
+# A `template` may also leave a serial to the read, as this JSON string (quotes included), replaced
+# by the number: a value that moves with every change of something else (a project's latest
+# serial in each of its release documents) would otherwise rewrite the document on each change.
+SERIAL_PLACEHOLDER: Final = "\uf8ffpackyard-serial\uf8ff"
+_SERIAL_BYTES: Final = f'"{SERIAL_PLACEHOLDER}"'.encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,11 @@ class StoredDocument:
         sha256, size = self.body.decode("ascii").split(" ")
         return sha256, int(size)
 
-    def fill_base(self, base: str) -> bytes:
-        """A `template` body with the request's base URL in place of the placeholder."""
-        return self.body.replace(_PLACEHOLDER_BYTES, base.encode("utf-8"))
+    def fill(self, base: str, serial: int | None = None) -> bytes:
+        """A `template` body with the request's base URL in place of its placeholder, and `serial`
+        in place of the serial placeholder (when given)."""
+        body = self.body.replace(_PLACEHOLDER_BYTES, base.encode("utf-8"))
+        return body if serial is None else body.replace(_SERIAL_BYTES, str(serial).encode("ascii"))
 
     def encode(self) -> bytes:
         """One JSON header line, then the body: the form of the file and Redis copies."""
