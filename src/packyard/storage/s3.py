@@ -13,6 +13,7 @@ store that cannot be reached is a 503 (faults.py's errors, raised here where the
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,7 +96,8 @@ class S3BlobStorage(BlobStorage):
 
     def _put_in_child(self, staged: StagedBlob) -> None:
         """A big PUT from a process of its own (see s3_put.py), this thread waiting without the GIL."""
-        done = subprocess.run([sys.executable, "-m", "packyard.storage.s3_put", self.url, str(staged.path), self._key(staged.sha256)],
+        done = subprocess.run([sys.executable, "-m", "packyard.storage.s3_put", str(staged.path), self._key(staged.sha256)],
+                              env={**os.environ, s3_put.URL_VARIABLE: self.url},  # not in argv, which `ps` shows
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
         reason = " ".join(done.stderr.decode("utf-8", "replace").split())[-300:]
         if done.returncode == s3_put.REFUSED:

@@ -1,14 +1,15 @@
 """Store one staged file in the object store from a process of its own.
 
-    python -m packyard.storage.s3_put STORAGE_URL PATH KEY
+    PACKYARD_S3_PUT_URL=<storage URL> python -m packyard.storage.s3_put PATH KEY
 
 A big PUT in a worker process (boto3's transfer threads reading and sending up to GiBs) holds the
 worker's GIL against every other request it serves: each of their many short I/O waits queues
 behind the transfer threads for the GIL again, so a small publish beside a 1 GiB PUT took hundreds
 of milliseconds longer. From a child process the PUT costs the machine a core's time and the
 worker nothing; it runs at a lower CPU priority (nice 10), so on a busy machine the requests
-come first and the bulk transfer takes what is left. The exit status says what happened: 0 stored; `REFUSED` the store refused the
-write, `UNREACHABLE` it could not be reached, with the store's reason on stderr either way.
+come first and the bulk transfer takes what is left. The exit status says what happened: 0
+stored; `REFUSED` the store refused the write, `UNREACHABLE` it could not be reached, with the
+store's reason on stderr either way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import sys
 
 REFUSED, UNREACHABLE = 3, 4
+URL_VARIABLE = "PACKYARD_S3_PUT_URL"  # the storage URL, as PACKYARD_STORAGE_URL
 
 
 def main(argv: list[str]) -> int:
@@ -25,9 +27,9 @@ def main(argv: list[str]) -> int:
 
     from packyard.storage.s3 import s3_client
 
-    url, path, key = argv
+    path, key = argv
     os.nice(10)
-    client, bucket, _ = s3_client(url)
+    client, bucket, _ = s3_client(os.environ[URL_VARIABLE])
     try:
         client.upload_file(path, bucket, key)
     except (S3UploadFailedError, ClientError) as exc:
