@@ -34,7 +34,8 @@ def test_stage_keep_open_seek_and_delete(store, tmp_path):
         handle.seek(1_000_000)
         assert handle.read(10) == data[1_000_000:1_000_010]
     again = storage.stage_sync([data], max_bytes=None)
-    assert storage.keep(again) is False and not again.path.exists()
+    assert storage.keep(again) is True and not again.path.exists()  # a small blob is written again: one request
+    assert store.keys().count(key) == 1
     storage.check()
     storage.delete(staged.sha256)
     assert not storage.exists(staged.sha256)
@@ -78,7 +79,7 @@ def test_blobs_are_listed_with_size_and_age_and_a_kept_again_blob_is_young(store
 
     store.backdate(f"listing/{first.sha256[:2]}/{first.sha256[2:4]}/{first.sha256}", timedelta(hours=2))
     assert datetime.now(timezone.utc) - storage.stat(first.sha256).modified > timedelta(hours=1)
-    assert storage.keep(storage.stage_sync([b"first blob"], max_bytes=None)) is False
+    assert storage.keep(storage.stage_sync([b"first blob"], max_bytes=None))  # written again: young again
     assert datetime.now(timezone.utc) - storage.stat(first.sha256).modified < timedelta(minutes=5)
 
 
@@ -129,6 +130,7 @@ def test_a_big_blob_is_put_from_a_child_process_with_the_same_answers(store, tmp
     assert len(children) == 1 and children[0][1:3] == ["-m", "packyard.storage.s3_put"]
     with storage.open(staged.sha256) as handle:
         assert handle.read() == data
+    assert storage.keep(storage.stage_sync([data], max_bytes=None)) is False and len(children) == 1  # a big one is asked about first
 
     elsewhere = open_storage(store.storage_url("child").replace(store.bucket, store.bucket + "-missing"), tmp_path / "incoming")
     with pytest.raises(InsufficientStorage, match="NoSuchBucket"):

@@ -102,7 +102,8 @@ class BlobStorage(ABC):
     @abstractmethod
     def keep(self, staged: StagedBlob) -> bool:
         """Move staged bytes into place under their sha256, atomically. False when the blob already existed
-        (a local file's age is then refreshed, so `packyard gc`'s grace period spares it until the caller commits)."""
+        (its age is then refreshed, so `packyard gc`'s grace period spares it until the caller commits);
+        an object store may write a small blob again instead of asking first, and answer True."""
 
     @abstractmethod
     def open(self, sha256: str) -> BinaryIO:
