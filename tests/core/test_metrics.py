@@ -256,3 +256,21 @@ def _names_in_file(path: Path, expected: int) -> None:
     assert path.exists()
     counters = json.loads(path.read_text())["counters"]
     assert [value for name, labels, value in counters if name == "packyard_http_requests_total" and labels[1] == "/names"] == [expected]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stopped_server_leaves_no_metrics_directory(tmp_path, workers):
+    """`packyard serve` makes a fresh metrics directory under TMPDIR at every start and removes it
+    when stopped with SIGTERM (a service manager's stop), with one worker and with several."""
+    from tests.support.server import start_server
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    server = start_server(tmp_path / "server", workers=workers, extra_env={"TMPDIR": str(scratch)})
+    try:
+        assert len(list(scratch.glob("packyard-metrics-*"))) == 1
+    finally:
+        server.stop()
+        server.backend.drop()
+    assert server.process.returncode == 0, server.log()[-2000:]
+    assert list(scratch.glob("packyard-metrics-*")) == []

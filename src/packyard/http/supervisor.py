@@ -13,6 +13,7 @@ so a scrape keeps counting what it did but the directory holds one file per live
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -57,6 +58,14 @@ def run(config: Config, metrics_dir: Path | None = None) -> None:
         supervisor.run()
         return
     server = Server(config)
+    # Once it has shut down, uvicorn raises the SIGTERM it shut down for again, for the handler it
+    # found installed: Python's default would end this process before its caller's cleanup (the
+    # metrics directory). This one ends it the ordinary way.
+    signal.signal(signal.SIGTERM, _exit)
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+def _exit(_signum, _frame) -> None:
+    sys.exit(0)
