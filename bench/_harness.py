@@ -185,10 +185,24 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 5, conne
         args += ["--", *script_args]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     latency = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M)}
-    return {"rps": rps, "p50_ms": latency.get("50", 0.0), "p99_ms": latency.get("99", 0.0),
+    return {"rps": rps, "requests": requests, "p50_ms": latency.get("50", 0.0), "p99_ms": latency.get("99", 0.0),
             "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(server: RunningServer) -> float:
+    """CPU time used so far by a server's supervisor and its live workers."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum(cpu_seconds(p) for p in (pid, *map(int, children)))
 
 
 def wrk_cycle(url: str, requests: list[str], seconds: int = 5, connections: int = 32) -> dict[str, float]:

@@ -36,6 +36,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _harness import cpu_seconds
+
 HERE = Path(__file__).resolve().parent
 VARIANTS = HERE / "front_variants"
 DEPLOY = HERE.parent / "deploy" / "nginx"
@@ -124,11 +126,6 @@ def fill(data: Path, gems: int) -> dict[str, str]:
     return expected
 
 
-def worker_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gems", type=int, default=100)
@@ -175,10 +172,10 @@ def main() -> None:
                     random.shuffle(order)
                     for name in order:
                         port, worker = running[name]
-                        before = worker_cpu(worker)
+                        before = cpu_seconds(worker)
                         out = subprocess.run(["wrk", "-t1", "-c8", f"-d{args.seconds}s", *headers, f"http://127.0.0.1:{port}{path}"],
                                              capture_output=True, text=True, check=True).stdout
-                        spent = worker_cpu(worker) - before
+                        spent = cpu_seconds(worker) - before
                         requests = int(re.search(r"(\d+) requests in", out).group(1))
                         results.setdefault((case, name), []).append(spent / requests * 1e6)
             print("load average at the end (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))

@@ -2,11 +2,16 @@
 with metrics off (PACKYARD_METRICS=false: nothing wraps it), on (the default), and on with the JSON
 access log, in the same run, cold (the first wrk run after a restart) and warm (the next one);
 wrk -t2 -c32 cycling over every project URL (cycle.lua). Variants take turns, `--rounds` times,
-and the median of the rounds is reported (the machine is shared; interleaving spreads its noise).
+in the opposite order every other round (so a drift in the machine's speed favours none); the loss
+reported is the median over rounds of each round's own ratio (the machine is shared: a round's
+variants ran seconds apart, so their ratio holds when the absolute req/s swing), beside its range.
 
     python bench/metrics_overhead.py [--projects 300] [--gems 100] [--seconds 5] [--rounds 2]
 
-The machine is shared, so wrk's req/s swing with whatever else runs; the same run also measures
+The machine is shared, so wrk's req/s swing with whatever else runs. Each wrk run also measures
+the CPU time the server's processes used per request answered (/proc: the supervisor and its
+workers, sockets and all): with the cores the limit, a server loses req/s in that proportion, and
+a neighbour's load moves it far less than req/s. The same run also measures
 the CPU time one request costs in a worker (each variant driven in this process through packyard's
 uvicorn protocol, where requests are counted, and the app, without sockets, `--calls` keep-alive
 requests per path, `time.thread_time`), which another process's load moves far less: the µs a
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import logging
@@ -31,6 +37,7 @@ from _harness import (
     PIP_ACCEPT,
     discard,
     populate_pypi,
+    server_cpu_seconds,
     populate_rubygems,
     start,
     tempdir,
@@ -86,11 +93,12 @@ class _Transport:
 def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> dict[str, float]:
     """µs of CPU per request in this process for each variant: packyard's uvicorn protocol (where
     requests are counted) parsing a keep-alive request and writing the answer, and the app; no sockets.
-    The variants take turns `repeats` times; the median of each is reported."""
+    The variants take turns `repeats` times, in the opposite order every other turn; the median of each
+is reported."""
     import uvicorn
     from uvicorn.server import ServerState
 
-    from packyard.app import create_app
+    from packyard.app import GC_THRESHOLDS, create_app
     from packyard.config import Settings
     from packyard.http.protocol import protocol_class
     from packyard.registry import Registry
@@ -102,7 +110,9 @@ def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> di
         raws.append(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n".encode()
                     + b"".join(f"{h.strip()}\r\n".encode() for h in headers) + b"\r\n")
     spent: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-    for _turn, (variant, (env, access_log)) in itertools.product(range(repeats), VARIANTS.items()):
+    turns = [list(VARIANTS.items())[::1 if turn % 2 == 0 else -1] for turn in range(repeats)]  # no variant always first
+    gc.set_threshold(*GC_THRESHOLDS)  # a worker's settings (the app's lifespan, which this driver does not run)
+    for variant, (env, access_log) in itertools.chain.from_iterable(turns):
         settings = Settings(data_dir=server.data_dir, database_url=server.backend.database_url, redis_url=server.backend.redis_url,
                             storage_url=server.backend.storage_url, metrics=env.get("PACKYARD_METRICS") != "false",
                             access_log="json" if access_log else "off")
@@ -124,6 +134,8 @@ def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> di
 
             for raw in raws:  # warm the memos
                 await answer(raw)
+            gc.collect()
+            gc.freeze()  # as a worker after start-up: what exists now is never walked again
             started = time.thread_time()
             for i in range(calls):
                 await answer(raws[i % len(raws)])
@@ -134,6 +146,7 @@ def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> di
 
         spent[variant].append(asyncio.run(drive()))
         registry.close()
+        gc.unfreeze()
     return {variant: statistics.median(values) for variant, values in spent.items()}
 
 
@@ -148,13 +161,19 @@ def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int, re
         runs: dict[str, dict[str, dict[str, list[float]]]] = {
             label: {variant: {"cold": [], "warm": []} for variant in VARIANTS} for label in paths}
         for round_ in range(rounds):
+            order = list(VARIANTS.items())
+            if round_ % 2:
+                order.reverse()
             for label, requests in paths.items():
-                for variant, (env, access_log) in VARIANTS.items():
+                for variant, (env, access_log) in order:
                     server.stop()
                     server = start_server(server.data_dir, workers=2, backend=server.backend, extra_env=env, access_log=access_log)
-                    cold, warm = wrk_cycle(server.url, requests, seconds), wrk_cycle(server.url, requests, seconds)
-                    runs[label][variant]["cold"].append(cold["rps"])
-                    runs[label][variant]["warm"].append(warm["rps"])
+                    for phase in ("cold", "warm"):
+                        before = server_cpu_seconds(server)
+                        result = wrk_cycle(server.url, requests, seconds)
+                        result["cpu_us"] = (server_cpu_seconds(server) - before) / result["requests"] * 1e6
+                        runs[label][variant][phase].append(result)
+                    cold, warm = (runs[label][variant][phase][-1] for phase in ("cold", "warm"))
                     print(f"  round {round_ + 1} {label} [{variant}]: cold {cold['rps']:.0f}/s, warm {warm['rps']:.0f}/s"
                           + (f" ({cold['errors'] + warm['errors']:.0f} errors)" if cold["errors"] or warm["errors"] else ""),
                           flush=True)
@@ -166,7 +185,7 @@ def measure(size: int, gem_count: int, seconds: int, rounds: int, calls: int, re
 def report(run: dict) -> None:
     if run["rounds"]:
         report_wrk(run)
-    print(f"\nCPU per request in a worker (uvicorn's protocol and the app), µs ({run['calls']} requests per path, "
+    print(f"\nCPU per request in a worker in process, without sockets (uvicorn's protocol and the app), µs ({run['calls']} requests per path, "
           f"median of {run['repeats']} turns); loss = the req/s a worker loses")
     print(f"{'path':28}{'off':>8}{'metrics':>9}{'+µs':>7}{'loss':>7}{'+ log':>8}{'+µs':>6}{'loss':>7}")
     for label, cpu in run["cpu_us"].items():
@@ -175,12 +194,22 @@ def report(run: dict) -> None:
 
 
 def report_wrk(run: dict) -> None:
-    print(f"\n{run['size']} projects, {run['gems']} gems; median of {run['rounds']} rounds, req/s")
-    print(f"{'path':28}{'':6}{'off':>9}{'metrics':>9}{'loss':>7}{'+ log':>9}{'loss':>7}")
+    print(f"\n{run['size']} projects, {run['gems']} gems; {run['rounds']} rounds: the median of each variant, and the"
+          " median (range) over rounds of each round's loss against off;\nreq/s by wrk, and the server's CPU µs per request"
+          " over the same run (/proc: its supervisor and workers), whose loss is the req/s a server bound by its cores loses")
+    print(f"{'path':28}{'':6}{'off':>9}{'metrics':>9}{'loss':>7}{'(range)':>17}{'+ log':>9}{'loss':>7}"
+          f"{'µs off':>9}{'metrics':>9}{'loss':>7}{'(range)':>17}{'+ log':>8}{'loss':>7}")
     for label, variants in run["runs"].items():
         for phase in ("cold", "warm"):
-            off, on, logged = (statistics.median(variants[v][phase]) for v in VARIANTS)
-            print(f"{label:28}{phase:6}{off:>9.0f}{on:>9.0f}{1 - on / off:>7.1%}{logged:>9.0f}{1 - logged / off:>7.1%}")
+            off, on, logged = (variants[v][phase] for v in VARIANTS)
+            cells = []
+            for key, lost in (("rps", lambda o, b: 1 - o / b), ("cpu_us", lambda o, b: 1 - b / o)):
+                base, with_metrics, with_log = ([r[key] for r in runs] for runs in (off, on, logged))
+                loss = [lost(o, b) for o, b in zip(with_metrics, base)]
+                log_loss = [lost(o, b) for o, b in zip(with_log, base)]
+                cells.append(f"{statistics.median(base):>9.1f}{statistics.median(with_metrics):>9.1f}{statistics.median(loss):>7.1%}"
+                             f"{f'({min(loss):.1%}..{max(loss):.1%})':>17}{statistics.median(with_log):>8.1f}{statistics.median(log_loss):>7.1%}")
+            print(f"{label:28}{phase:6}{''.join(cells)}")
 
 
 def main() -> None:

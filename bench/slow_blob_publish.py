@@ -1,7 +1,7 @@
 """A large upload's blob write must not hold up other publishes of the same ecosystem: the blob is
 stored before the write transaction, outside the ecosystem's write lock.
 
-    python bench/slow_blob_publish.py [--megabytes 1024] [--workers 1]
+    python bench/slow_blob_publish.py [--megabytes 1024] [--workers 1] [--put-concurrency N]
 
 Runs a server on S3-compatible storage (moto's server, its own process on 127.0.0.1), measures the
 latency of small publishes of another package when idle, then while a large upload's PUT to the
@@ -131,12 +131,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--put-concurrency", type=int, help="the storage URL's put_concurrency (default: the server's)")
     args = parser.parse_args()
     workdir = tempdir()
     store, endpoint, bucket, store_client = start_object_store(workdir)
     server = start(workdir, workers=args.workers, extra_env={
         **CREDENTIALS,
-        "PACKYARD_STORAGE_URL": f"s3://{bucket}/blobs?endpoint_url={endpoint}&region=us-east-1",
+        "PACKYARD_STORAGE_URL": f"s3://{bucket}/blobs?endpoint_url={endpoint}&region=us-east-1"
+                                + (f"&put_concurrency={args.put_concurrency}" if args.put_concurrency else ""),
         "PACKYARD_MAX_UPLOAD_BYTES": str(2 * 1024**3),
     })
     try:

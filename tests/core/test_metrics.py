@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -73,6 +75,7 @@ def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
     admin = server.mint_token("admin", user="root")
     paths = ("/pypi/simple/", "/rubygems/versions", "/pypi/no/such/thing")
     rounds: list[int] = []
+    lengths: dict[str, set[int]] = {path: set() for path in paths}
 
     def read_round(round_: int) -> int:  # each path once; the pid of the worker that answered the first
         for path in paths:
@@ -80,6 +83,7 @@ def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
             answer = httpx.get(server.url + path, headers={"X-Request-ID": request_id}, timeout=30)
             assert answer.status_code == (404 if "no/such" in path else 200), (path, answer.text)
             assert answer.headers["x-request-id"] == request_id
+            lengths[path].add(len(answer.content))
         rounds.append(round_)
         return line_for(server, f"read-{round_}-{paths[0]}")["pid"]
 
@@ -94,7 +98,8 @@ def test_every_scrape_shows_the_traffic_of_both_workers(two_workers):
         assert not any("no/such" in str(labels) for _, labels in samples)
         assert sample(samples, "packyard_read_duration_seconds_count", ecosystem="pypi", route="/simple/") == sent["/pypi/simple/"]
         assert sample(samples, "packyard_read_duration_seconds_bucket", ecosystem="pypi", route="/simple/", le="+Inf") == sent["/pypi/simple/"]
-        assert sample(samples, "packyard_served_bytes_total", ecosystem="pypi", route="/simple/") > 0
+        (versions_length,) = lengths["/rubygems/versions"]
+        assert sample(samples, "packyard_served_bytes_total", ecosystem="rubygems", route="/versions") == sent["/rubygems/versions"] * versions_length
 
     # Each worker flushes its own counts for the others' scrapes within a second: wait until a scrape
     # answered by each of them shows the traffic, then every later scrape must, whoever answers.
@@ -153,19 +158,24 @@ def test_only_an_admin_token_may_scrape_unless_metrics_are_public(two_workers, s
     assert "x-request-id" not in answer.headers  # no access log
 
 
-def test_uploads_count_their_bytes_and_move_the_journal_serial(two_workers, tmp_path):
+def test_uploads_and_downloads_count_their_bytes_and_uploads_move_the_journal_serial(two_workers, tmp_path):
     server = two_workers
     admin = server.mint_token("admin", user="root")
     writer = server.mint_token("pypi:package:*:write", "rubygems:gem:*:write", user="uploader")
-    wheel = build_wheel(tmp_path, "counted", "1.0")
+    noise = zipfile.ZipInfo("counted/noise.bin")  # stored, not deflated: a file sent in several body messages
+    wheel = build_wheel(tmp_path, "counted", "1.0", extra_entries=((noise, os.urandom(300_000)),))
     assert http_upload(server.url, writer, wheel, "counted", "1.0").status_code == 200
     assert http_upload(server.url, writer, wheel, "counted", "1.0").status_code == 200  # the same file again: nothing stored
     gem = craft_gem("counted-gem", "1.0.0")
     assert gem_push(server.url, writer, gem).status_code == 200
     stored = httpx.get(f"{server.url}/pypi/pypi/counted/json", timeout=30).json()["urls"][0]["size"]
     assert stored == wheel.stat().st_size
+    file_url = f"{server.url}/pypi/files/counted/{wheel.name}"
+    for _ in range(2):
+        assert httpx.get(file_url, timeout=30).content == wheel.read_bytes()
 
     def uploaded(samples) -> None:
+        assert sample(samples, "packyard_served_bytes_total", ecosystem="pypi", route="/files/{project}/{filename}") == 2 * stored
         assert sample(samples, "packyard_uploaded_bytes_total", ecosystem="pypi") == wheel.stat().st_size
         assert sample(samples, "packyard_uploaded_files_total", ecosystem="pypi") == 1
         assert sample(samples, "packyard_uploaded_bytes_total", ecosystem="rubygems") == len(gem)

@@ -140,3 +140,15 @@ def test_a_big_blob_is_put_from_a_child_process_with_the_same_answers(store, tmp
     with pytest.raises(ServiceUnavailable, match="object store is unreachable"):
         unreachable._put_in_child(unreachable.stage_sync([data + b"unreachable"], max_bytes=None))
     assert len(children) == 3
+
+
+def test_a_big_puts_parts_in_flight_come_from_the_storage_url(tmp_path):
+    """`?put_concurrency=N` bounds the parts of a big PUT sent at once (1 unless set, so the store keeps
+    room for other publishes' small PUTs); a value that is not 1-32 stops the server at start-up."""
+    from packyard.storage.s3 import PUT_CONCURRENCY, put_concurrency
+
+    assert put_concurrency("s3://bucket/blobs?endpoint_url=http://127.0.0.1:9") == PUT_CONCURRENCY == 1
+    assert put_concurrency("s3://bucket/blobs?put_concurrency=8&region=us-east-1") == 8
+    for wrong in ("0", "33", "two", "-1"):
+        with pytest.raises(ValueError, match="put_concurrency must be a whole number from 1 to 32"):
+            open_storage(f"s3://bucket/blobs?put_concurrency={wrong}", tmp_path / "incoming")

@@ -70,14 +70,18 @@ class _PackyardCycle:
             if watching is None:
                 await super().send(message)
                 return
-            self.packyard_sent += len(message.get("body", b""))
-            if message.get("more_body", False) or self.response_complete:
+            sent = len(message.get("body", b""))
+            if message.get("more_body", False):
+                self.packyard_sent += sent
+                await super().send(message)
+                return
+            if self.response_complete:
                 await super().send(message)
                 return
             try:
                 await super().send(message)
-            finally:
-                watching.answered(self.scope, self.packyard_status, perf_counter() - self.packyard_started, self.packyard_sent)
+            finally:  # most answers are one body message: then nothing was stored on the cycle
+                watching.answered(self.scope, self.packyard_status, perf_counter() - self.packyard_started, self.packyard_sent + sent)
             return
         if kind == "http.response.start":
             self.packyard_status = message["status"]

@@ -30,6 +30,7 @@ from packyard.storage.staging import StagingArea
 
 READ_BUFFER = 1024 * 1024
 PUT_IN_CHILD_BYTES = 64 * 1024 * 1024  # below this a PUT is short: a process start would cost more than it saves
+PUT_CONCURRENCY = 1  # parts of a big PUT in flight at once, unless the URL's `put_concurrency` says otherwise
 
 
 class _RangedObject(io.RawIOBase):
@@ -160,13 +161,26 @@ class S3BlobStorage(BlobStorage):
         self.client.head_bucket(Bucket=self.bucket)
 
 
+def _options(url: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def put_concurrency(url: str) -> int:
+    """How many parts of a big PUT are sent at once (`?put_concurrency=N`, 1-32)."""
+    value = _options(url).get("put_concurrency", str(PUT_CONCURRENCY))
+    if not value.isdigit() or not 1 <= int(value) <= 32:
+        raise ValueError(f"PACKYARD_STORAGE_URL: put_concurrency must be a whole number from 1 to 32, not {value!r}")
+    return int(value)
+
+
 def s3_client(url: str):
     """(boto3 client, bucket, key prefix) for `PACKYARD_STORAGE_URL`."""
     import boto3  # optional dependency: pip install 'packyard[s3]'
     from botocore.config import Config
 
     parsed = urlparse(url)
-    options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    options = _options(url)
+    put_concurrency(url)  # refused at start-up, not at the first big upload
     if not parsed.netloc:
         raise ValueError("PACKYARD_STORAGE_URL needs a bucket: s3://bucket[/prefix]")
     # bounded waits: an unreachable store answers 503 within seconds, not after minutes of retries
