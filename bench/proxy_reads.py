@@ -13,17 +13,20 @@ from the database) and again (warm: the paths interleaved --rounds times, the be
 beside the same read of the local project on the same server. The 200 MB file is downloaded
 directly from the upstream twice (the faster counts; the first warms the upstream's page cache),
 then once through the proxy (its first download: fetched, verified, kept) and once more (cached).
+For scale, the same run times the file through nginx's proxy_pass and hashes it (`pass_through_floor`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import time
+from pathlib import Path
 
 import httpx
 
-from _harness import PIP_ACCEPT, restart, start, tempdir, upload_wheel, wrk
+from _harness import PIP_ACCEPT, launch_nginx, restart, start, tempdir, upload_wheel, wrk
 from tests.pypi.pypi_dists import build_wheel
 from upload_memory import big_wheel, peak_rss_kib
 
@@ -59,6 +62,25 @@ def read_rates(proxy_url: str, seconds: int, rounds: int = 1) -> dict[str, dict[
     return best
 
 
+def pass_through_floor(upstream, workdir: Path, path: str) -> dict[str, float]:
+    """What a first download costs at least on this machine, beside the proxy's own: the same file
+    through nginx's proxy_pass (C, buffered, no hash, nothing written; the best of three), and
+    the sha256 the proxy must compute over the bytes before it may keep them."""
+    def http_block(port: int) -> str:
+        return (f"    server {{ listen 127.0.0.1:{port};\n"
+                f"        location / {{ proxy_pass {upstream.url}; proxy_http_version 1.1; proxy_max_temp_file_size 0; }} }}\n")
+
+    nginx = launch_nginx(workdir / "nginx-pass", http_block, workers=1, access_log=False)
+    try:
+        through_nginx = min(timed_download(nginx.url + path)[0] for _ in range(3))
+    finally:
+        nginx.stop()
+    blob = httpx.get(upstream.url + path, timeout=600).content
+    started = time.perf_counter()
+    hashlib.sha256(blob).hexdigest()
+    return {"nginx": through_nginx, "sha256": time.perf_counter() - started}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=200)
@@ -84,6 +106,7 @@ def main() -> None:
         big = "/pypi/files/big-upload/big_upload-1.0-py3-none-any.whl"
         direct_seconds, size = timed_download(upstream.url + big)  # also warms the upstream's page cache
         direct_seconds = min(direct_seconds, timed_download(upstream.url + big)[0])
+        floor = pass_through_floor(upstream, workdir, big)
         rss_before = peak_rss_kib(proxy.process.pid)
         first_seconds, proxied_size = timed_download(proxy.url + big)
         rss_after = peak_rss_kib(proxy.process.pid)
@@ -103,6 +126,9 @@ def main() -> None:
         print(f"file proxied / local (warm): {warm['file proxied']['rps'] / warm['file local']['rps']:.2f}x")
         print(f"{size / 2**20:.0f} MiB: direct from upstream {direct_seconds:.2f} s, first through the proxy {first_seconds:.2f} s "
               f"({first_seconds / direct_seconds:.2f}x), cached {cached_seconds:.2f} s")
+        print(f"references: nginx proxy_pass (no verification, nothing kept) {floor['nginx']:.2f} s "
+              f"({floor['nginx'] / direct_seconds:.2f}x direct); sha256 of the {size / 2**20:.0f} MiB in one Python thread "
+              f"{floor['sha256']:.2f} s ({floor['sha256'] / direct_seconds:.2f}x direct)")
         print(f"proxy peak RSS {rss_before / 1024:.1f} MiB -> {rss_after / 1024:.1f} MiB (+{(rss_after - rss_before) / 1024:.1f} MiB)")
     finally:
         for server in (proxy, upstream):

@@ -4,8 +4,9 @@ stored before the write transaction, outside the ecosystem's write lock.
     python bench/slow_blob_publish.py [--megabytes 1024] [--workers 1] [--put-concurrency N]
 
 Runs a server on S3-compatible storage (moto's server, its own process on 127.0.0.1), measures the
-latency of small publishes of another package when idle, then while a large upload's PUT to the
-object store is in progress. As controls it measures small gem pushes the same way (another
+latency of small publishes of another package when idle (before the large upload and again after
+it: each publish adds a version, so the package grows through the run), then while a large
+upload's PUT to the object store is in progress. As controls it measures small gem pushes the same way (another
 ecosystem's lock on PostgreSQL; on SQLite every write shares one lock), `GET /healthz` (no lock,
 no database), a small PUT straight to the object store (each publish PUTs its blob there too) and
 a 4 KiB file fsynced on the server's disk (each publish makes several durable writes):
@@ -151,16 +152,24 @@ def main() -> None:
         idle_health: list[float] = []
         idle_puts: list[float] = []
         idle_syncs: list[float] = []
-        for attempt in range(35):
-            pypi, gem, health = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter), health_ms(server)
-            put = store_put_ms(store_client, bucket, counter)
-            sync = fsync_ms(server.data_dir, counter)
-            if attempt >= 5:  # the first ones warm up
-                idle.append(pypi)
-                idle_gems.append(gem)
-                idle_health.append(health)
-                idle_puts.append(put)
-                idle_syncs.append(sync)
+
+        def measure_idle(count: int, warm_up: int = 0) -> list[float]:
+            """`count` idle rounds of every probe (after `warm_up` unrecorded ones); the publishes' times."""
+            times = []
+            for attempt in range(warm_up + count):
+                pypi, gem, health = small_publish_ms(server, token, wheels, counter), small_push_ms(server, token, counter), health_ms(server)
+                put = store_put_ms(store_client, bucket, counter)
+                sync = fsync_ms(server.data_dir, counter)
+                if attempt >= warm_up:
+                    times.append(pypi)
+                    idle.append(pypi)
+                    idle_gems.append(gem)
+                    idle_health.append(health)
+                    idle_puts.append(put)
+                    idle_syncs.append(sync)
+            return times
+
+        idle_before = measure_idle(30, warm_up=5)
 
         big = big_wheel(workdir, args.megabytes)
         result: dict = {}
@@ -182,9 +191,14 @@ def main() -> None:
         thread.join()
         finished_at = time.monotonic() - started
         result["response"].raise_for_status()
+        # Each small publish adds a version to the same package, so later ones cost more: idle rounds
+        # after the upload as well as before bracket the ones during it, and drift cancels out.
+        idle_after = measure_idle(30)
 
         print(f"big upload                   {big.stat().st_size / 2**20:8.0f} MiB, "
               f"received in {staged_at:.1f} s, stored and published at {finished_at:.1f} s")
+        _report("small publish, idle before", idle_before)
+        _report("small publish, idle after", idle_after)
         _report("small publish, idle", idle)
         _report("small publish, during PUT", during)
         _report("control: gem push, idle", idle_gems)
