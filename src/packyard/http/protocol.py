@@ -71,11 +71,8 @@ class _PackyardCycle:
                 await super().send(message)
                 return
             sent = len(message.get("body", b""))
-            if message.get("more_body", False):
+            if message.get("more_body", False) or self.response_complete:
                 self.packyard_sent += sent
-                await super().send(message)
-                return
-            if self.response_complete:
                 await super().send(message)
                 return
             try:

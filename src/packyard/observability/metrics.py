@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import threading
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path

@@ -12,9 +12,8 @@ come first and the bulk transfer takes what is left; and an object store on the 
 sends `put_concurrency` parts at a time (the storage URL's option, 1 unless set), not boto3's
 10, so the store keeps room for the small PUTs of other publishes (bench/slow_blob_publish.py:
 the p90 delay of a small publish went from +370 ms at 10 parts to +104 at 2 and +26..+47 at 1).
-The exit status says what happened: 0
-stored; `REFUSED` the store refused the write, `UNREACHABLE` it could not be reached, with the
-store's reason on stderr either way.
+The exit status says what happened: 0 stored; `REFUSED` the store refused the write,
+`UNREACHABLE` it could not be reached, with the store's reason on stderr either way.
 """
 
 from __future__ import annotations
@@ -28,9 +27,8 @@ URL_VARIABLE = "PACKYARD_S3_PUT_URL"  # the storage URL, as PACKYARD_STORAGE_URL
 
 def main(argv: list[str]) -> int:
     from boto3.exceptions import S3UploadFailedError
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from boto3.s3.transfer import TransferConfig
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from packyard.storage.s3 import put_concurrency, s3_client
 
