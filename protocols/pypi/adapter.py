@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from packyard.models import Artifact, Version as VersionRow
     from packyard.registry import Registry
+    from packyard.http.hot_reads import HotReads
+    from packyard_pypi.routing import PypiApp
 
 
 class PypiAdapter(ProtocolAdapter):
@@ -70,3 +72,6 @@ class PypiAdapter(ProtocolAdapter):
         from packyard_pypi.routing import PypiApp
 
         return PypiApp(registry)
+
+    def hot_reads(self, app: PypiApp) -> HotReads | None:
+        return app.hot_reads()

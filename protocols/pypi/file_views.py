@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from packyard.http.serve import Representation, serve
+from packyard.documents.store import NeedsIO
+from packyard.documents.stored import BLOB, DOCUMENT, StoredDocument
+from packyard.http.serve import Representation, Representations, serve
 from packyard.http.small_blobs import SMALL_BLOBS
 
 from packyard_pypi import documents
@@ -69,4 +71,32 @@ async def metadata(registry: Registry, request: Request, send: Send, project: st
     if doc is None:
         await respond_text(send, 404, f"No core metadata is published for '{filename}' (only wheels have it).")
         return
-    await serve(request.scope, send, Representation.of(doc, headers=(_cache_control(registry, doc.public),)))
+    await serve(request.scope, send, _metadata(registry, doc))
+
+
+_METADATA = Representations()  # by (ETag, serial): a sidecar's headers, built once
+
+
+def _metadata(registry: Registry, doc: StoredDocument) -> Representation:
+    return _METADATA.get((doc.etag, doc.serial), lambda: Representation.of(doc, headers=(_cache_control(registry, doc.public),)))
+
+
+def in_memory(registry: Registry, project: str, filename: str) -> Representation | None:
+    """The anonymous answer to `/files/<project>/<filename>` (and its `.metadata`) when this process
+    holds the bytes: a public sidecar, or a small public file already read (the hot path,
+    `hot_reads.py`); None: ask the handlers."""
+    try:
+        doc = registry.documents.get(documents.ECOSYSTEM, documents.file_key(project, filename), io=False)
+    except NeedsIO:
+        return None
+    if doc is None or not doc.public:
+        return None
+    if doc.kind == DOCUMENT:
+        return _metadata(registry, doc)
+    if doc.kind != BLOB:
+        return None
+    sha256, size = doc.blob
+    body = SMALL_BLOBS.cached(sha256, size)
+    if body is None:
+        return None
+    return Representation(doc.etag, doc.media_type, body, size=size, headers=(_cache_control(registry, True),))

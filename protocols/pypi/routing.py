@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from packyard.errors import PackyardError
+from packyard.http.hot_reads import HotReads
+from packyard.http.serve import Representation
 from packyard.observability.request_context import note_route
 
-from packyard_pypi import file_views
+from packyard_pypi import documents, file_views
 from packyard_pypi.json_api import views as json_views
 from packyard_pypi.simple import views as simple_views
 from packyard_pypi.upload import views as upload
@@ -27,9 +29,46 @@ if TYPE_CHECKING:
 _READ_METHODS = ("GET", "HEAD")
 
 
+def _accept(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"accept":
+            return value.decode("latin-1")
+    return None
+
+
 class PypiApp:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+
+    def hot_reads(self) -> HotReads | None:
+        """Pages, listings, sidecars and small files this process holds, for the server to answer
+        from memory (`packyard.http.hot_reads`). None when answers depend on credentials (a
+        private registry) or on an upstream's freshness rules (a proxy)."""
+        registry = self.registry
+        if registry.settings.private or registry.upstream(documents.ECOSYSTEM) is not None:
+            return None
+
+        def lookup(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[Representation, str] | None:
+            if path.startswith("/simple/"):
+                name = path[len("/simple/"):]
+                if not name:
+                    rep = simple_views.in_memory(registry, None, _accept(headers))
+                    return None if rep is None else (rep, "/simple/")
+                if name.endswith("/") and "/" not in name[:-1]:
+                    rep = simple_views.in_memory(registry, name[:-1], _accept(headers))
+                    return None if rep is None else (rep, "/simple/{project}/")
+                return None
+            if path.startswith("/files/"):
+                project, _, filename = path[len("/files/"):].partition("/")
+                if not project or not filename or "/" in filename:
+                    return None
+                rep = file_views.in_memory(registry, project, filename)
+                if rep is None:
+                    return None
+                return rep, "/files/{project}/{filename}.metadata" if filename.endswith(".metadata") else "/files/{project}/{filename}"
+            return None
+
+        return HotReads(lookup, "416")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

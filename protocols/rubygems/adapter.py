@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from packyard.models import Artifact, Version
     from packyard.registry import Registry
+    from packyard.http.hot_reads import HotReads
+    from packyard_rubygems.read_paths import ReadPaths
 
 
 class RubygemsAdapter(ProtocolAdapter):
@@ -51,6 +53,9 @@ class RubygemsAdapter(ProtocolAdapter):
         from packyard_rubygems.source_app import build_app
 
         return build_app(registry)
+
+    def hot_reads(self, app: ReadPaths) -> HotReads | None:
+        return app.hot_reads()
 
     def on_change(self, session: Session, change: Change) -> None:
         from packyard_rubygems.index.writer import apply_change

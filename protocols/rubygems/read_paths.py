@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import anyio.to_thread
 
 from packyard.errors import NotFound, PackyardError
-from packyard.http.serve import header, serve
+from packyard.http.hot_reads import HotReads
+from packyard.http.serve import Representation, header, serve
 from packyard.observability.request_context import note_route
 from packyard.upstream import ProxiedFile
 
@@ -61,6 +62,26 @@ class ReadPaths:
         self.reader = reader
         self.fallback = fallback
         self.upstream = upstream
+
+    def hot_reads(self) -> HotReads | None:
+        """The index documents this process holds, for the server to answer from memory
+        (`packyard.http.hot_reads`); .gem files are streamed, so always go through `__call__`.
+        None when answers depend on credentials (a private registry) or on the upstream (a proxy)."""
+        if self.upstream is not None or self.reader.registry.settings.private:
+            return None
+
+        def lookup(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[Representation, str] | None:
+            found = self._route(path)
+            if found is None:
+                return None
+            template, handler = found
+            try:
+                rep = handler(None, path, False)
+            except (NeedsIO, PackyardError):
+                return None
+            return None if rep is None else (rep, template)
+
+        return HotReads(lookup, "full")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):

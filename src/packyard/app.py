@@ -22,6 +22,7 @@ from packyard.api.errors import install_error_handlers
 from packyard.api.routes import audit, health, metrics, overview, packages, proxy, tokens
 from packyard.config import Settings
 from packyard.registry import Registry
+from packyard.http import hot_reads
 from packyard.http.request_guard import refuse_nul_url, url_has_nul
 from packyard.observability.metrics import RECORDER
 from packyard.observability.observer import observe
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         log.warning("PACKYARD_TEST_HOOKS=true: test-only endpoints are on (settable clock). Never run like this in production.")
     registry.resync_serials()
     adapters = {ecosystem: adapter.create_app(registry) for ecosystem, adapter in registry.adapters.items()}
+    offers = {ecosystem: registry.adapters[ecosystem].hot_reads(app) for ecosystem, app in adapters.items()}
+    hot_reads.install({ecosystem: offer for ecosystem, offer in offers.items() if offer is not None})
     observe(registry)
     return EcosystemDispatch(create_api(registry), adapters, notes_users=registry.settings.access_log == "json")
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
     from starlette.types import ASGIApp
 
+    from packyard.http.hot_reads import HotReads
     from packyard.models import Artifact, ChangeAction, JournalEntry, Package, Version
     from packyard.registry import Registry
 
@@ -85,6 +86,11 @@ class ProtocolAdapter:
     def create_app(self, registry: Registry) -> ASGIApp:
         """The adapter's wire protocol, mounted at `/<ecosystem>`."""
         raise NotImplementedError
+
+    def hot_reads(self, app: ASGIApp) -> HotReads | None:
+        """What the server may answer from memory without running `app` (the app `create_app` made):
+        see `packyard/http/hot_reads.py`. None: every request goes through `app`."""
+        return None
 
     def on_change(self, session: Session, change: Change) -> None:
         """Called inside the serialized write transaction after every change; keep derived data in step here."""

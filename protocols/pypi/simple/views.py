@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from starlette.concurrency import run_in_threadpool
 
+from packyard.documents.store import NeedsIO
 from packyard.documents.stored import StoredDocument
 from packyard.http.serve import Representation, Representations, serve, strong_etag
 
@@ -43,9 +44,34 @@ async def _send_page(request: Request, send: Send, media_type: str, body: bytes,
     await serve(request.scope, send, _page(media_type, body, etag, serial))
 
 
+def _stored_page(media_type: str, doc: StoredDocument) -> Representation:
+    return _PAGES.get((doc.etag, doc.serial, media_type), lambda: _page(media_type, doc.body, doc.etag, doc.serial))
+
+
 async def _send_stored(request: Request, send: Send, media_type: str, doc: StoredDocument) -> None:
-    rep = _PAGES.get((doc.etag, doc.serial, media_type), lambda: _page(media_type, doc.body, doc.etag, doc.serial))
-    await serve(request.scope, send, rep)
+    await serve(request.scope, send, _stored_page(media_type, doc))
+
+
+def in_memory(registry: Registry, name: str | None, accept: str | None) -> Representation | None:
+    """The anonymous answer to `/simple/` (`name` None) or `/simple/<name>/` when this process
+    holds it and nobody needs to sign in (the hot path, `hot_reads.py`); None: ask the handlers.
+    A name that is not normalized has no stored page, so its redirect is the handler's too."""
+    try:
+        media_type = select_media_type(accept)
+    except NotAcceptable:
+        return None
+    key = documents.ROOT_JSON if media_type == JSON_V1 else documents.ROOT_HTML
+    try:
+        if name is None:
+            doc = documents.root_listing(registry, key, io=False)
+        else:
+            html_key, json_key = documents.page_keys(name)
+            doc = registry.documents.get(documents.ECOSYSTEM, json_key if media_type == JSON_V1 else html_key, io=False)
+    except NeedsIO:
+        return None
+    if doc is None or not doc.public:
+        return None
+    return _stored_page(media_type, doc)
 
 
 def _negotiate(request: Request) -> str:

@@ -11,6 +11,10 @@ Observation: the same cycle times each request from the moment uvicorn has read 
 its status and body bytes on uvicorn's own per-request object, and hands them to the process's
 `Observer` (metrics, access log) when the last body message has gone, so nothing wraps the app or
 its `send`. A response the app abandons midway (uvicorn then closes the connection) is not counted.
+
+Hot path (httptools only): a request `hot_reads.answer` can answer from memory is answered here, as
+soon as its headers are parsed, with no request cycle, task or ASGI app; it is timed and observed
+the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ from time import perf_counter
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from packyard.http import hot_reads
 from packyard.observability import observer
+
+HOT_JOIN_LIMIT = 64 * 1024  # a body up to this size goes out in the same write as its head
+_METHODS = {b"GET": "GET", b"HEAD": "HEAD"}
 
 
 class _StatusLineRewriter:
@@ -130,9 +138,62 @@ except ImportError:  # httptools not installed: h11 only
 else:
 
     class PackyardHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[no-redef]
+        packyard_hot = False  # the request being parsed was answered by the hot path
+
         def on_headers_complete(self) -> None:
+            if hot_reads.TABLE and self._answer_hot():
+                return
             super().on_headers_complete()  # makes the cycle (each of several pipelined ones in turn)
             _upgrade_cycle(self)
+
+        def on_body(self, body: bytes) -> None:
+            if not self.packyard_hot:
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if self.packyard_hot:
+                self.packyard_hot = False
+                return
+            super().on_message_complete()
+
+        def _answer_hot(self) -> bool:
+            """Answer from memory (`hot_reads.py`) and finish the request as uvicorn's cycle would."""
+            started = perf_counter()
+            watching = observer.OBSERVER
+            if watching is not None and watching.access_log_on:
+                return False
+            cycle = self.cycle
+            if (cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused:
+                return False  # answers go out in order: this one waits its turn in uvicorn's pipeline
+            if self.root_path or self.parser.should_upgrade() or self.transport.is_closing():
+                return False
+            method = self.parser.get_method()
+            found = hot_reads.answer(method, self.url, self.headers)
+            if found is None:
+                return False
+            self.packyard_hot = True
+            keep_alive = self.parser.should_keep_alive() and self.parser.get_http_version() != "1.0"
+            head = [hot_reads.STATUS_LINES[found.status]]
+            for name, value in self.server_state.default_headers:
+                head += (name, b": ", value, b"\r\n")
+            head.append(found.header_lines)
+            head.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+            body = found.body
+            if len(body) <= HOT_JOIN_LIMIT:  # one write, one send()
+                head.append(body)
+                self.transport.write(b"".join(head))
+            else:
+                self.transport.write(b"".join(head))
+                self.transport.write(body)
+            self.server_state.total_requests += 1
+            if watching is not None and watching.count_key is not None:
+                watching.count_key((found.ecosystem, found.route, _METHODS[method], found.status), perf_counter() - started, len(body))
+            if not keep_alive:
+                self.transport.close()
+            elif not self.transport.is_closing():  # as uvicorn's on_response_complete: wait for the next request
+                self._unset_keepalive_if_required()
+                self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+            return True
 
 
 def protocol_class() -> type:

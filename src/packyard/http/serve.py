@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final, Literal, NamedTuple
 
 import anyio.to_thread
 
@@ -118,6 +118,16 @@ class Representation:
         return [(b"etag", self.etag.encode()), (b"accept-ranges", b"bytes"), *self.headers,
                 (b"content-type", self.content_type.encode()), (b"content-length", str(self.length).encode())]
 
+    @cached_property
+    def whole_lines(self) -> bytes:
+        """`whole` as the lines of an HTTP/1.1 head (`hot_reads.py` writes them as they are)."""
+        return b"".join(name + b": " + value + b"\r\n" for name, value in self.whole)
+
+    @cached_property
+    def ok(self) -> Answer:
+        """The answer to a GET without conditions."""
+        return Answer(200, self.whole, 0, self.length)
+
     @classmethod
     def of(cls, doc: StoredDocument, headers: Headers = (), body: bytes | None = None, etag: str | None = None) -> Representation:
         """A stored document (`body`/`etag`: a template filled for one base URL)."""
@@ -181,27 +191,44 @@ async def stream_file(send: Send, opened: OpenedFile, length: int) -> None:
         handle.close()
 
 
-async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
-                unsatisfiable: Literal["416", "full"] = "416") -> None:
-    """Send `rep` answering HEAD, If-None-Match, Range and If-Range."""
+def conditions(scope: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(If-None-Match, Range, If-Range) of the request, in one pass: this runs on every read."""
     if_none_match = range_header = if_range = None
-    for name, value in scope["headers"]:  # one pass: this runs on every read
+    for name, value in scope["headers"]:
         if name == b"if-none-match":
             if_none_match = value.decode("latin-1")
         elif name == b"range":
             range_header = value.decode("latin-1")
         elif name == b"if-range":
             if_range = value.decode("latin-1")
-    if if_none_match is None and range_header is None and rep.body is not None:  # the common case: 200
-        await send({"type": "http.response.start", "status": 200, "headers": rep.whole})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else rep.body})
-        return
+    return if_none_match, range_header, if_range
+
+
+class Answer(NamedTuple):
+    """What to send for a request: status, headers, and the body's byte span (`start`, `length`)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    start: int = 0
+    length: int = 0
+
+    def body_of(self, body: bytes) -> bytes:
+        """The bytes of an in-memory body this answer sends."""
+        if self.length == len(body):
+            return body
+        return body[self.start:self.start + self.length]
+
+
+def decide(rep: Representation, if_none_match: str | None, range_header: str | None, if_range: str | None,
+           unsatisfiable: Literal["416", "full"]) -> Answer:
+    """The answer to a GET of `rep` under these conditions (a HEAD's is the same, without the body).
+    Pure, so that the protocol's hot path (`hot_reads.py`) answers exactly as `serve` does."""
     size = rep.length
+    if if_none_match is None and range_header is None:  # the common case: 200
+        return rep.ok
     headers = [(b"etag", rep.etag.encode()), (b"accept-ranges", b"bytes"), *rep.headers]
     if etag_matches(if_none_match, rep.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return
+        return Answer(304, headers)
     wanted = parse_byte_range(range_header, size)
     if wanted is not None and if_range is not None and if_range.strip() != rep.etag:
         wanted = None
@@ -211,25 +238,31 @@ async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
     if wanted == UNSATISFIABLE:
         headers.append((b"content-range", f"bytes */{size}".encode()))
         headers.append((b"content-length", b"0"))
-        await send({"type": "http.response.start", "status": 416, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return
+        return Answer(416, headers)
     status, start, end = 200, 0, size - 1
     if wanted is not None and wanted != (0, size - 1):
         status, (start, end) = 206, wanted  # type: ignore[misc]
         headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode()))
     length = end - start + 1 if size else 0
     headers.append((b"content-length", str(length).encode()))
+    return Answer(status, headers, start, length)
+
+
+async def serve(scope: dict[str, Any], send: Send, rep: Representation, *,
+                unsatisfiable: Literal["416", "full"] = "416") -> None:
+    """Send `rep` answering HEAD, If-None-Match, Range and If-Range."""
+    answer = decide(rep, *conditions(scope), unsatisfiable)
+    head = scope["method"] == "HEAD"
+    if rep.body is not None:
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": b"" if head else answer.body_of(rep.body)})
+        return
     opened = None
-    if rep.body is None and scope["method"] != "HEAD" and length > 0:
+    if not head and answer.length > 0:
         assert rep.open is not None
-        opened = await open_file(rep.open, start, length)  # before the answer starts: may raise a 503
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    if scope["method"] == "HEAD" or length == 0:
+        opened = await open_file(rep.open, answer.start, answer.length)  # before the answer starts: may raise a 503
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+    if opened is None:
         await send({"type": "http.response.body", "body": b""})
         return
-    if rep.body is not None:
-        await send({"type": "http.response.body", "body": rep.body[start:end + 1] if status == 206 else rep.body})
-        return
-    assert opened is not None
-    await stream_file(send, opened, length)
+    await stream_file(send, opened, answer.length)

@@ -30,13 +30,19 @@ class SmallBlobs:
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
         self._total = 0
 
-    async def body(self, sha256: str, size: int, opener: Callable[[], BinaryIO]) -> bytes | None:
-        """The blob's bytes when it is small (read once, in a thread), else None: stream it."""
+    def cached(self, sha256: str, size: int) -> bytes | None:
+        """The blob's bytes if they are kept here (no I/O), else None."""
         if size > SMALL_BLOB:
             return None
         body = self._bodies.get(sha256)
         if body is not None:
             self._bodies.move_to_end(sha256)
+        return body
+
+    async def body(self, sha256: str, size: int, opener: Callable[[], BinaryIO]) -> bytes | None:
+        """The blob's bytes when it is small (read once, in a thread), else None: stream it."""
+        body = self.cached(sha256, size)
+        if body is not None or size > SMALL_BLOB:
             return body
 
         def read() -> bytes:

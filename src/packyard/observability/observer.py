@@ -25,6 +25,7 @@ CORE = "core"  # the ecosystem label of everything that is not an adapter's (man
 
 
 Answered = Callable[[dict[str, Any], int, float, int], None]  # (scope, status, seconds, body bytes sent)
+CountKey = Callable[[tuple[str, str, str, int], float, int], None]  # ((ecosystem, route, method, status), seconds, sent)
 
 
 class Observer:
@@ -34,6 +35,8 @@ class Observer:
     def __init__(self, *, recorder: Recorder | None, access_log_on: bool):
         self.access_log_on = access_log_on
         self.ids = access_log.RequestIds()
+        # `count_key` for the hot path (http/protocol.py), which has the key at hand; None: metrics off
+        self.count_key: CountKey | None = key_counter(recorder) if recorder is not None else None
         self._count: Answered | None = counter(recorder) if recorder is not None else None
         if access_log_on:
             access_log.configure()
@@ -70,22 +73,32 @@ class Observer:
             )
 
 
-def counter(recorder: Recorder) -> Answered:
+def key_counter(recorder: Recorder) -> CountKey:
     """Count one answered request in `recorder`'s totals: a dict lookup and four additions. A
     closure over the totals rather than a method, because it runs for every request: each call and
-    attribute lookup saved shows (bench/metrics_overhead.py)."""
+    attribute lookup saved shows (bench/metrics_overhead.py). The hot path (http/protocol.py) calls
+    it with the key at hand; `counter` reads the key from the scope's notes."""
     requests, entry_for, buckets, fastest = recorder.requests, recorder.entry, DURATION_BUCKETS, DURATION_BUCKETS[0]
-    total = SECONDS_TOTAL  # not entry[-1]: CPython's fast path for list items wants an index >= 0
+    total = SECONDS_TOTAL
 
-    def count(scope: dict[str, Any], status: int, seconds: float, sent: int) -> None:
-        key = (scope.get(ECOSYSTEM, CORE), scope.get(ROUTE) or _framework_route(scope), scope["method"], status)
+    def count_key(key: tuple[str, str, str, int], seconds: float, sent: int) -> None:
         entry = requests.get(key)
         if entry is None:
             entry = entry_for(key)
         entry[0] += 1
         entry[1] += sent
-        entry[2 if seconds <= fastest else 2 + bisect_left(buckets, seconds)] += 1  # a read from the memo: the first
+        entry[2 if seconds <= fastest else 2 + bisect_left(buckets, seconds)] += 1
         entry[total] += seconds
+
+    return count_key
+
+
+def counter(recorder: Recorder) -> Answered:
+    """Count one answered request, its key read from the scope's notes."""
+    count_key = key_counter(recorder)
+
+    def count(scope: dict[str, Any], status: int, seconds: float, sent: int) -> None:
+        count_key((scope.get(ECOSYSTEM, CORE), scope.get(ROUTE) or _framework_route(scope), scope["method"], status), seconds, sent)
 
     return count
 
