@@ -229,3 +229,23 @@ def test_a_closed_connection_is_closed_after_a_hot_answer(published):
     written, closed = asyncio.run(run())
     assert b"\r\nconnection: close\r\n" in written and closed
 
+
+
+def test_a_lookup_that_fails_leaves_the_request_to_the_app(published, caplog):
+    def broken(path, headers):
+        raise OSError("disk error")
+
+    offers = {**published["offers"], "rubygems": hot_reads.HotReads(broken, "full")}
+    expected, _ = answer(published, raw_request("/rubygems/versions"), hot=False)
+    hot_reads.install(offers)
+
+    async def run() -> tuple[bytes, bool]:
+        connection = Connection(published["app"])
+        try:
+            return await connection.send(raw_request("/rubygems/versions"))
+        finally:
+            connection.close()
+
+    got, hot = asyncio.run(run())
+    assert not hot and got == expected
+    assert "the hot path could not answer" in caplog.text

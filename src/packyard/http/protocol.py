@@ -19,12 +19,15 @@ the same way.
 
 from __future__ import annotations
 
+import logging
 from time import perf_counter
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from packyard.http import hot_reads
 from packyard.observability import observer
+
+log = logging.getLogger("packyard.http")
 
 HOT_JOIN_LIMIT = 64 * 1024  # a body up to this size goes out in the same write as its head
 _METHODS = {b"GET": "GET", b"HEAD": "HEAD"}
@@ -168,7 +171,11 @@ else:
             if self.root_path or self.parser.should_upgrade() or self.transport.is_closing():
                 return False
             method = self.parser.get_method()
-            found = hot_reads.answer(method, self.url, self.headers)
+            try:
+                found = hot_reads.answer(method, self.url, self.headers)
+            except Exception:  # an adapter's lookup failed (a disk error, a bug): the app answers, as it would have
+                log.warning("the hot path could not answer %r; the app will", self.url, exc_info=True)
+                return False
             if found is None:
                 return False
             self.packyard_hot = True
