@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal, NamedTuple
 
-from packyard.http.serve import Representation, decide
+from packyard.http.serve import Representation, conditions, decide
 
 # (path below the mount point, e.g. "/simple/foo/"; the request's headers) ->
 # (the representation to serve, the route template for the metrics), or None: not in memory.
@@ -70,16 +70,10 @@ def answer(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> 
     offer = TABLE.get(ecosystem)
     if offer is None:
         return None
-    if_none_match = range_header = if_range = None
-    for name, value in headers:
-        if name in _TO_APP:
-            return None
-        if name == b"if-none-match":
-            if_none_match = value.decode("latin-1")
-        elif name == b"range":
-            range_header = value.decode("latin-1")
-        elif name == b"if-range":
-            if_range = value.decode("latin-1")
+    wanted = conditions(headers, _TO_APP)
+    if wanted is None:
+        return None
+    if_none_match, range_header, if_range = wanted
     found = offer.lookup("/" + below, headers)
     if found is None:
         return None
