@@ -3,12 +3,12 @@ packyard's HTTP protocol (`protocol.py`) as soon as the request's headers are pa
 running the ASGI app.
 
 Through the app, every request costs uvicorn a request cycle, an asyncio task, the ASGI messages
-and its checks of every header sent: about half of what a read answered from the memo costs, and
-what kept the app's reads near a bare FastAPI route's speed (bench/README.md, issue #9). An adapter
-offers a lookup (`ProtocolAdapter.hot_reads`) that only ever answers from memory, never waits for
-I/O and never needs credentials. Everything else takes the ordinary path through the app: a
-lookup that misses, credentials, a query string, an escaped path, a request body, a blob to stream
-(`rep.body` None), pipelined requests
+and its checks of every header sent: about two thirds of what a read answered from the memo costs
+(39-45 µs against 13-17 µs in process), and what kept the app's reads near a bare FastAPI route's
+speed (bench/README.md, issue #9). An adapter offers a lookup (`ProtocolAdapter.hot_reads`) that
+only ever answers from memory, never waits for I/O and never needs credentials. Everything else
+takes the ordinary path through the app: a lookup that misses (or fails), credentials, a query
+string, an escaped path, a request body, a blob to stream (`rep.body` None), pipelined requests
 waiting behind one in progress, and every request while the access log is on (its line wants what
 the app notes, and the forwarded client address uvicorn's proxy-headers middleware sets). So the
 hot path changes how fast a request is answered, never what: its answer is `serve.decide`'s.
