@@ -221,3 +221,17 @@ def test_a_failed_publish_leaves_its_blob_for_a_publish_of_the_same_bytes(regist
     sha = hashlib.sha256(b"same bytes").hexdigest()
     with registry.storage.open(sha) as handle:
         assert handle.read() == b"same bytes"
+
+
+def test_a_case_twin_is_never_the_package_of_the_same_name(registry):
+    """Two first pushes of one new name at once: the second one's early check, outside the write
+    lock, may see the first one's package (PostgreSQL reads each statement afresh); it is no twin."""
+    from packyard.models import Package
+    from packyard.services.publishing import _case_twin
+
+    with registry.db.write(lock="fake") as session:
+        session.add(Package(ecosystem="fake", name="clocked", normalized_name="clocked", created_at=registry.clock.now()))
+    with registry.db.read() as session:
+        assert _case_twin(session, "fake", "clocked") is None
+        twin = _case_twin(session, "fake", "Clocked")
+        assert twin is not None and twin.name == "clocked"

@@ -74,9 +74,12 @@ def check_storable(adapter: ProtocolAdapter, request: PublishRequest) -> None:
 
 
 def _case_twin(session: Session, ecosystem: str, normalized: str) -> Package | None:
-    """An existing package whose name differs from ``normalized`` only in letter case."""
+    """An existing package whose name differs from ``normalized`` only in letter case. Never the
+    package of that very name: `publish`'s early check runs outside the write lock, where on
+    PostgreSQL a concurrent first push of the same new name may commit between its two queries."""
     return session.exec(
-        select(Package).where(Package.ecosystem == ecosystem, func.lower(Package.normalized_name) == normalized.lower())
+        select(Package).where(Package.ecosystem == ecosystem, func.lower(Package.normalized_name) == normalized.lower(),
+                              Package.normalized_name != normalized)
     ).first()
 
 
