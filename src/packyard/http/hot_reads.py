@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal, NamedTuple
 
-from packyard.http.serve import Representation, conditions, decide
+from packyard.http.serve import Representation, conditions, decide, head_lines
 
 # (path below the mount point, e.g. "/simple/foo/"; the request's headers) ->
 # (the representation to serve, the route template for the metrics), or None: not in memory.
@@ -83,5 +83,4 @@ def answer(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> 
     if if_none_match is None and range_header is None:  # the common case: lines built once per representation
         return HotAnswer(200, rep.whole_lines, rep.body if method == b"GET" else b"", ecosystem, route)
     decided = decide(rep, if_none_match, range_header, if_range, offer.unsatisfiable)
-    lines = b"".join(name + b": " + value + b"\r\n" for name, value in decided.headers)
-    return HotAnswer(decided.status, lines, decided.body_of(rep.body) if method == b"GET" else b"", ecosystem, route)
+    return HotAnswer(decided.status, head_lines(decided.headers), decided.body_of(rep.body) if method == b"GET" else b"", ecosystem, route)

@@ -97,6 +97,11 @@ def parse_byte_range(value: str | None, size: int) -> tuple[int, int] | str | No
     return start, min(int(last), size - 1) if last else size - 1
 
 
+def head_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """Headers as the `name: value` lines of an HTTP/1.1 head."""
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
 @dataclass(frozen=True)
 class Representation:
     """Bytes to answer with: in memory (`body`), or a stored blob (`open`, `size`)."""
@@ -121,7 +126,7 @@ class Representation:
     @cached_property
     def whole_lines(self) -> bytes:
         """`whole` as the lines of an HTTP/1.1 head (`hot_reads.py` writes them as they are)."""
-        return b"".join(name + b": " + value + b"\r\n" for name, value in self.whole)
+        return head_lines(self.whole)
 
     @cached_property
     def ok(self) -> Answer:
