@@ -44,6 +44,7 @@ from _harness import (
     wrk_cycle,
 )
 
+from tests.support.in_process_http import Connection, Transport
 from tests.support.server import start_server
 
 VARIANTS = {
@@ -62,32 +63,17 @@ def cases(projects: list[str], gems: list[str]) -> dict[str, list[str]]:
     }
 
 
-class _Transport:
-    """Enough of an asyncio transport for uvicorn's protocol; checks every answer is a 200."""
+class _Transport(Transport):
+    """Counts the answers instead of keeping them, and checks every one is a 200."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.answers = 0
-        self.closed = False
-
-    def get_extra_info(self, name, default=None):
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 5000)}.get(name, default)
 
     def write(self, data: bytes) -> None:
         if data.startswith(b"HTTP/1.1 "):
             assert data.startswith(b"HTTP/1.1 200 "), data[:200]
             self.answers += 1
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> dict[str, float]:
@@ -95,12 +81,8 @@ def cpu_per_request(server, requests: list[str], calls: int, repeats: int) -> di
     requests are counted) parsing a keep-alive request and writing the answer, and the app; no sockets.
     The variants take turns `repeats` times, in the opposite order every other turn; the median of each
 is reported."""
-    import uvicorn
-    from uvicorn.server import ServerState
-
     from packyard.app import GC_THRESHOLDS, create_app
     from packyard.config import Settings
-    from packyard.http.protocol import protocol_class
     from packyard.registry import Registry
 
     logging.getLogger("packyard.access").addHandler(logging.StreamHandler(open(os.devnull, "w")))  # lines cost, unseen
@@ -120,28 +102,18 @@ is reported."""
         app = create_app(registry=registry)
 
         async def drive() -> float:
-            config = uvicorn.Config(app, http=protocol_class(), lifespan="off", access_log=False, proxy_headers=True,
-                                    log_level="warning")
-            config.load()
-            state = ServerState()
-            protocol = config.http_protocol_class(config=config, server_state=state, app_state={})
             transport = _Transport()
-            protocol.connection_made(transport)
-
-            async def answer(raw: bytes) -> None:
-                protocol.data_received(raw)
-                await asyncio.gather(*state.tasks)
-
+            connection = Connection(app, transport)
             for raw in raws:  # warm the memos
-                await answer(raw)
+                await connection.answer(raw)
             gc.collect()
             gc.freeze()  # as a worker after start-up: what exists now is never walked again
             started = time.thread_time()
             for i in range(calls):
-                await answer(raws[i % len(raws)])
+                await connection.answer(raws[i % len(raws)])
             seconds = time.thread_time() - started
             assert transport.answers == len(raws) + calls and not transport.closed
-            protocol.connection_lost(None)
+            connection.close()
             return seconds / calls * 1e6
 
         spent[variant].append(asyncio.run(drive()))

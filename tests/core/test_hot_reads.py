@@ -20,66 +20,10 @@ from tests.faults.faultkit import gem_push
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
+from tests.support.in_process_http import Connection
 from tests.support.server import RunningServer
 
 JSON = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"  # pip's
-
-
-class Transport:
-    """Enough of an asyncio transport for uvicorn's protocol: keeps what is written."""
-
-    def __init__(self) -> None:
-        self.written = bytearray()
-        self.closed = False
-
-    def get_extra_info(self, name, default=None):
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 5000)}.get(name, default)
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-class Connection:
-    """One client connection to packyard's HTTP protocol in this process."""
-
-    def __init__(self, app) -> None:
-        import uvicorn
-        from uvicorn.server import ServerState
-
-        from packyard.http.protocol import protocol_class
-
-        config = uvicorn.Config(app, http=protocol_class(), lifespan="off", access_log=False, log_level="warning")
-        config.load()
-        self.state = ServerState()
-        self.transport = Transport()
-        self.protocol = config.http_protocol_class(config=config, server_state=self.state, app_state={})
-        self.protocol.connection_made(self.transport)
-
-    async def send(self, raw: bytes) -> tuple[bytes, bool]:
-        """(what the server wrote, whether it was written before any task ran: the hot path)."""
-        self.protocol.data_received(raw)
-        hot = not self.state.tasks and bool(self.transport.written)
-        while self.state.tasks:
-            await asyncio.gather(*list(self.state.tasks))
-            await asyncio.sleep(0)
-        written = bytes(self.transport.written)
-        self.transport.written.clear()
-        return written, hot
-
-    def close(self) -> None:
-        self.protocol.connection_lost(None)
 
 
 def raw_request(path: str, *headers: str, method: str = "GET", version: str = "1.1") -> bytes:
