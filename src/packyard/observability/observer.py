@@ -79,7 +79,7 @@ def key_counter(recorder: Recorder) -> CountKey:
     attribute lookup saved shows (bench/metrics_overhead.py). The hot path (http/protocol.py) calls
     it with the key at hand; `counter` reads the key from the scope's notes."""
     requests, entry_for, buckets, fastest = recorder.requests, recorder.entry, DURATION_BUCKETS, DURATION_BUCKETS[0]
-    total = SECONDS_TOTAL
+    total = SECONDS_TOTAL  # not entry[-1]: CPython's fast path for list items wants an index >= 0
 
     def count_key(key: tuple[str, str, str, int], seconds: float, sent: int) -> None:
         entry = requests.get(key)
@@ -87,7 +87,7 @@ def key_counter(recorder: Recorder) -> CountKey:
             entry = entry_for(key)
         entry[0] += 1
         entry[1] += sent
-        entry[2 if seconds <= fastest else 2 + bisect_left(buckets, seconds)] += 1
+        entry[2 if seconds <= fastest else 2 + bisect_left(buckets, seconds)] += 1  # a read from the memo: the first
         entry[total] += seconds
 
     return count_key
