@@ -171,11 +171,12 @@ def populate_rubygems(server: RunningServer, count: int, workdir: Path) -> None:
 
 
 def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 5, connections: int = 32,
-        script: Path | None = None, script_args: list[str] | None = None) -> dict[str, float]:
-    """Requests per second and latency percentiles measured by wrk (2 threads)."""
+        script: Path | None = None, script_args: list[str] | None = None, threads: int = 2, cpu: int | None = None) -> dict[str, float]:
+    """Requests per second and latency percentiles measured by wrk (`threads` threads; on core `cpu` alone if given)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the benchmarks: apt-get install -y wrk")
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    args = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    args += ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     if script is not None:

@@ -32,6 +32,10 @@ SPECS_FILES = {
 }
 QUICK_PREFIX = "/quick/Marshal.4.8/"
 QUICK_SUFFIX = ".gemspec.rz"
+QUICK_ROUTE = QUICK_PREFIX + "{gem}" + QUICK_SUFFIX
+# Route templates are these constant strings, never the request's path: the metrics key on them (a
+# string made per request would be hashed and compared on every count).
+SPECS_ROUTES = {path: path for path in SPECS_FILES}
 
 
 def route_path(scope: dict[str, Any]) -> str:
@@ -170,18 +174,18 @@ class ReadPaths:
         """(route template, the lookup for `path` as `(identity, path, io) -> representation | None`), or None."""
         reader = self.reader
         if path == "/versions":
-            return path, lambda identity, p, io: reader.versions(identity, io)
+            return "/versions", lambda identity, p, io: reader.versions(identity, io)
         if path == "/names":
-            return path, lambda identity, p, io: reader.names(identity, io)
+            return "/names", lambda identity, p, io: reader.names(identity, io)
         if path.startswith("/info/") and _safe_name(path[len("/info/"):]):
             return "/info/{gem}", lambda identity, p, io: reader.info(identity, p[len("/info/"):], io)
         if path in SPECS_FILES:
-            return path, lambda identity, p, io: reader.specs(identity, SPECS_FILES[p], io)
+            return SPECS_ROUTES[path], lambda identity, p, io: reader.specs(identity, SPECS_FILES[p], io)
         if path.startswith(QUICK_PREFIX) and path.endswith(QUICK_SUFFIX):
             name = path[len(QUICK_PREFIX):-len(QUICK_SUFFIX)]
             if _safe_name(name):
-                return QUICK_PREFIX + "{gem}" + QUICK_SUFFIX, lambda identity, p, io: reader.quick_spec(identity, name, io)
-            return QUICK_PREFIX + "{gem}" + QUICK_SUFFIX, lambda identity, p, io: None
+                return QUICK_ROUTE, lambda identity, p, io: reader.quick_spec(identity, name, io)
+            return QUICK_ROUTE, lambda identity, p, io: None
         if path.startswith("/gems/") and path.endswith(".gem"):
             name = path[len("/gems/"):-len(".gem")]
             if _safe_name(name):

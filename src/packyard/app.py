@@ -130,8 +130,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     registry.resync_serials()
     adapters = {ecosystem: adapter.create_app(registry) for ecosystem, adapter in registry.adapters.items()}
     offers = {ecosystem: registry.adapters[ecosystem].hot_reads(app) for ecosystem, app in adapters.items()}
-    hot_reads.install({ecosystem: offer for ecosystem, offer in offers.items() if offer is not None})
-    observe(registry)
+    watching = observe(registry)
+    if watching is not None and watching.access_log_on:  # its line wants what the app notes: every request goes there
+        hot_reads.install({}, None)
+    else:
+        hot_reads.install({ecosystem: offer for ecosystem, offer in offers.items() if offer is not None},
+                          watching.count_key if watching is not None else None)
     return EcosystemDispatch(create_api(registry), adapters, notes_users=registry.settings.access_log == "json")
 
 

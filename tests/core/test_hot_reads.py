@@ -41,15 +41,15 @@ def published(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -
     assert gem_push(server.url, token, craft_gem("hotgem", "1.0.0")).status_code == 200
     for accept in (JSON, "text/html"):  # the root listing is rendered after the change, by its next read
         httpx.get(server.url + "/pypi/simple/", headers={"Accept": accept}, timeout=30).raise_for_status()
-    saved = dict(hot_reads.TABLE)
+    saved = dict(hot_reads.TABLE), hot_reads.COUNT
     app = create_app(registry=server.registry())
-    yield {"app": app, "wheel": wheel.name, "offers": dict(hot_reads.TABLE)}
-    hot_reads.install(saved)
+    yield {"app": app, "wheel": wheel.name, "offers": dict(hot_reads.TABLE), "count": hot_reads.COUNT}
+    hot_reads.install(*saved)
 
 
 def answer(published: dict, raw: bytes, hot: bool) -> tuple[bytes, bool]:
     """The answer to `raw` on a new connection, the hot path on or off, once a first request filled the memos."""
-    hot_reads.install(published["offers"] if hot else {})
+    hot_reads.install(published["offers"] if hot else {}, published["count"])
 
     async def run() -> tuple[bytes, bool]:
         warming = Connection(published["app"])  # a first read may need I/O, which the app does
@@ -142,7 +142,7 @@ def test_what_the_hot_path_cannot_answer_goes_to_the_app(published):
 
 def test_pipelined_requests_are_answered_in_order(published):
     """A hot request behind one the app is still answering waits for it (HTTP/1.1 answers in order)."""
-    hot_reads.install(published["offers"])
+    hot_reads.install(published["offers"], published["count"])
     slow = raw_request("/pypi/simple/hot-pkg/", "Authorization: Basic X190b2tlbl9fOnB5cGktbm9wZQ==")  # to the app
     fast = raw_request("/rubygems/versions")
 
@@ -162,7 +162,7 @@ def test_a_closed_connection_is_closed_after_a_hot_answer(published):
     assert hot
 
     async def run() -> tuple[bytes, bool]:
-        hot_reads.install(published["offers"])
+        hot_reads.install(published["offers"], published["count"])
         connection = Connection(published["app"])
         await connection.send(raw_request("/rubygems/versions"))
         written, _ = await connection.send(raw_request("/rubygems/versions", "Connection: close"))
@@ -181,7 +181,7 @@ def test_a_lookup_that_fails_leaves_the_request_to_the_app(published, caplog):
 
     offers = {**published["offers"], "rubygems": hot_reads.HotReads(broken, "full")}
     expected, _ = answer(published, raw_request("/rubygems/versions"), hot=False)
-    hot_reads.install(offers)
+    hot_reads.install(offers, published["count"])
 
     async def run() -> tuple[bytes, bool]:
         connection = Connection(published["app"])

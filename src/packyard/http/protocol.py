@@ -25,12 +25,12 @@ from time import perf_counter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from packyard.http import hot_reads
+from packyard.http.hot_reads import METRICS_KEY
 from packyard.observability import observer
 
 log = logging.getLogger("packyard.http")
 
 HOT_JOIN_LIMIT = 64 * 1024  # a body up to this size goes out in the same write as its head
-_METHODS = {b"GET": "GET", b"HEAD": "HEAD"}
 
 
 class _StatusLineRewriter:
@@ -162,9 +162,6 @@ else:
         def _answer_hot(self) -> bool:
             """Answer from memory (`hot_reads.py`) and finish the request as uvicorn's cycle would."""
             started = perf_counter()
-            watching = observer.OBSERVER
-            if watching is not None and watching.access_log_on:
-                return False
             cycle = self.cycle
             if (cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused:
                 return False  # answers go out in order: this one waits its turn in uvicorn's pipeline
@@ -193,8 +190,9 @@ else:
                 self.transport.write(b"".join(head))
                 self.transport.write(body)
             self.server_state.total_requests += 1
-            if watching is not None and watching.count_key is not None:
-                watching.count_key((found.ecosystem, found.route, _METHODS[method], found.status), perf_counter() - started, len(body))
+            count = hot_reads.COUNT
+            if count is not None:  # the key's strings are constants: hashed once, compared by identity
+                count(found[METRICS_KEY], perf_counter() - started, len(body))
             if not keep_alive:
                 self.transport.close()
             elif not self.transport.is_closing():  # as uvicorn's on_response_complete: wait for the next request

@@ -37,7 +37,7 @@ FLUSH_SECONDS = 1.0
 RETIRED = "retired.json"
 # Reads are sub-millisecond when served from the memo; uploads of large files take minutes.
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
-SECONDS_TOTAL = len(DURATION_BUCKETS) + 3  # index of the duration sum in a request entry, after count, bytes, buckets and +Inf
+SECONDS_TOTAL = len(DURATION_BUCKETS) + 2  # index of the duration sum in a request entry, after bytes, buckets and +Inf
 READ_METHODS = frozenset(("GET", "HEAD"))
 KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
@@ -79,7 +79,8 @@ class Recorder:
     """This process's totals since it started."""
 
     def __init__(self) -> None:
-        # (ecosystem, route, method, status) -> [requests, bytes sent, per-bucket counts..., duration sum]
+        # (ecosystem, route, method, status) -> [bytes sent, per-bucket counts..., duration sum]; the
+        # requests are the sum of the bucket counts, so a request is three additions, not four
         self.requests: dict[tuple[str, str, str, int], list[float]] = {}
         self._counts: dict[tuple[str, Labels], float] = {}
         self._lock = threading.Lock()
@@ -89,7 +90,7 @@ class Recorder:
 
     def entry(self, key: tuple[str, str, str, int]) -> list[float]:
         """The running totals of one (ecosystem, route, method, status), made on first use:
-        [requests, bytes sent, per-bucket counts..., duration sum]. `observer.counter` adds to them."""
+        [bytes sent, per-bucket counts..., duration sum]. `observer.key_counter` adds to them."""
         ecosystem, route, method, status = key
         if method not in KNOWN_METHODS:
             key = (ecosystem, route, "other", status)
@@ -108,10 +109,10 @@ class Recorder:
     def totals(self) -> Totals:
         merged = Merged()
         for (ecosystem, route, method, status), entry in list(self.requests.items()):
-            merged.count("packyard_http_requests_total", (ecosystem, route, method, str(status)), entry[0])
-            merged.count("packyard_served_bytes_total", (ecosystem, route), entry[1])
+            merged.count("packyard_http_requests_total", (ecosystem, route, method, str(status)), sum(entry[1:SECONDS_TOTAL]))
+            merged.count("packyard_served_bytes_total", (ecosystem, route), entry[0])
             family = "packyard_read_duration_seconds" if method in READ_METHODS else "packyard_write_duration_seconds"
-            merged.observe(family, (ecosystem, route), entry[2:])
+            merged.observe(family, (ecosystem, route), entry[1:])
         with self._lock:
             counts = list(self._counts.items())
         for (name, labels), value in counts:

@@ -74,7 +74,7 @@ class Observer:
 
 
 def key_counter(recorder: Recorder) -> CountKey:
-    """Count one answered request in `recorder`'s totals: a dict lookup and four additions. A
+    """Count one answered request in `recorder`'s totals: a dict lookup and three additions. A
     closure over the totals rather than a method, because it runs for every request: each call and
     attribute lookup saved shows (bench/metrics_overhead.py). The hot path (http/protocol.py) calls
     it with the key at hand; `counter` reads the key from the scope's notes."""
@@ -82,12 +82,9 @@ def key_counter(recorder: Recorder) -> CountKey:
     total = SECONDS_TOTAL  # not entry[-1]: CPython's fast path for list items wants an index >= 0
 
     def count_key(key: tuple[str, str, str, int], seconds: float, sent: int) -> None:
-        entry = requests.get(key)
-        if entry is None:
-            entry = entry_for(key)
-        entry[0] += 1
-        entry[1] += sent
-        entry[2 if seconds <= fastest else 2 + bisect_left(buckets, seconds)] += 1  # a read from the memo: the first
+        entry = requests.get(key) or entry_for(key)  # an entry is never empty
+        entry[0] += sent
+        entry[1 if seconds <= fastest else 1 + bisect_left(buckets, seconds)] += 1  # a read from the memo: the first
         entry[total] += seconds
 
     return count_key
@@ -113,15 +110,16 @@ def _framework_route(scope: dict[str, Any]) -> str:
 OBSERVER: Observer | None = None  # this process's, set by `observe`; None: metrics and access log both off
 
 
-def observe(registry: Registry) -> None:
+def observe(registry: Registry) -> Observer | None:
     """Observe this process's requests as the settings say (`create_app` calls it)."""
     global OBSERVER
     settings = registry.settings
     access_log_on = settings.access_log == "json"
     if not settings.metrics and not access_log_on:
         OBSERVER = None
-        return
+        return None
     recorder = RECORDER if settings.metrics else None
     if recorder is not None:
         recorder.set_source("documents", registry.documents.memo_counts)
     OBSERVER = Observer(recorder=recorder, access_log_on=access_log_on)
+    return OBSERVER
