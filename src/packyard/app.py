@@ -88,7 +88,7 @@ def _lifespan(registry: Registry):
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         if registry.settings.metrics:
-            RECORDER.start_flushing(registry.settings.metrics_dir)
+            RECORDER.start_flushing(registry.settings.metrics_dir, registry.settings.metrics_flush_seconds)
         feed = registry.serials.feed
         if feed is not None:
             feed.start()

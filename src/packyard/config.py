@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = Field(
         default=None, description="Where workers leave their metrics for a scrape to sum; `packyard serve` makes a fresh one at every start."
     )
+    metrics_flush_seconds: float = Field(
+        default=1.0, gt=0, description="How often each worker writes its totals for a scrape answered by another worker (their greatest age)."
+    )
     access_log: Literal["json", "off"] = Field(default="off", description="json: one JSON line per request on stdout.")
 
     upstreams: dict[str, str] = Field(

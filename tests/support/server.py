@@ -101,8 +101,10 @@ def launch_server(
     access_log: bool = True,
     port: int | None = None,
     log_path: Path | None = None,
+    command_prefix: list[str] | None = None,
 ) -> RunningServer:
-    """Start `packyard serve` without waiting for it (see `wait_ready`): several can start at once."""
+    """Start `packyard serve` without waiting for it (see `wait_ready`): several can start at once.
+    `command_prefix` runs it under another program (bench/metrics_instructions.py: valgrind)."""
     backend = backend or new_backend()
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PACKYARD_")}
@@ -113,7 +115,7 @@ def launch_server(
     log_path = log_path or data_dir / "server.log"
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        [*(command_prefix or ()), sys.executable, "-m", "packyard", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--access-log" if access_log else "--no-access-log"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )

@@ -82,12 +82,15 @@ class FileSerialBoard(SerialBoard):
         self.directory.mkdir(parents=True, exist_ok=True)
         self._seen: dict[str, tuple[tuple[int, int, int], int]] = {}
         self._lock = threading.Lock()
+        self._stat_paths: dict[str, str] = {}  # `current` runs on read paths: a string, not a Path made per call
 
     def _path(self, ecosystem: str) -> Path:
         return self.directory / f"{ecosystem}.serial"
 
     def current(self, ecosystem: str) -> int:
-        path = self._path(ecosystem)
+        path = self._stat_paths.get(ecosystem)
+        if path is None:
+            path = self._stat_paths[ecosystem] = str(self._path(ecosystem))
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -99,7 +102,8 @@ class FileSerialBoard(SerialBoard):
         if seen is not None and seen[0] == stamp:
             return seen[1]
         try:
-            serial = int(path.read_text() or 0)
+            with open(path, "rb") as handle:
+                serial = int(handle.read() or 0)
         except (FileNotFoundError, ValueError):
             return self.lookup(ecosystem)
         self._seen[ecosystem] = (stamp, serial)

@@ -385,15 +385,17 @@ class DocumentStore:
             doc = self.memo.get((ecosystem, key), stamp)
             if doc is not None:
                 return doc
-        if not safe_key(key):
-            return None
-        if stamp is not None:
+            if not safe_key(key):
+                return None
             found = self.files.read(ecosystem, key)
             if found is not None:
                 return self.memo.put((ecosystem, key), found[0], found[1])
         serial = self.serials.current(ecosystem)
-        negative = self.memo.get(("absent", ecosystem, key), serial)
-        if negative is not None:
+        # known absent at this serial (an aggregate's cleared stale marker, read with every read of it);
+        # put only for keys that passed `safe_key`, so a hit needs no check
+        if self.memo.get(("absent", ecosystem, key), serial) is not None:
+            return None
+        if not safe_key(key):
             return None
         if not io:
             raise NeedsIO()
