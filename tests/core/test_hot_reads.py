@@ -193,3 +193,39 @@ def test_a_lookup_that_fails_leaves_the_request_to_the_app(published, caplog):
     got, hot = asyncio.run(run())
     assert not hot and got == expected
     assert "the hot path could not answer" in caplog.text
+
+
+def test_hot_answers_are_counted_in_the_metrics(published):
+    """Each hot answer is in the totals a scrape shows: by method and status, with its body bytes
+    and its duration."""
+    from packyard.observability.metrics import Recorder
+    from packyard.observability.observer import key_counter
+
+    versions = raw_request("/rubygems/versions")
+    etag = etag_of(published, "/rubygems/versions")
+    recorder = Recorder()
+
+    async def run() -> list[tuple[bytes, bool]]:
+        connection = Connection(published["app"])
+        await connection.send(versions)  # warm: a first read may need I/O, which the app does
+        hot_reads.install(published["offers"], key_counter(recorder))
+        try:
+            return [await connection.send(raw) for raw in
+                    (versions, versions, versions, raw_request("/rubygems/versions", method="HEAD"),
+                     raw_request("/rubygems/versions", f"If-None-Match: {etag}"))]
+        finally:
+            hot_reads.install(published["offers"], published["count"])
+            connection.close()
+
+    answers = asyncio.run(run())
+    assert all(hot for _, hot in answers)
+    body_length = len(answers[0][0].split(b"\r\n\r\n", 1)[1])
+    totals = recorder.totals()
+    counters = {(name, tuple(labels)): value for name, labels, value in totals["counters"]}
+    assert counters[("packyard_http_requests_total", ("rubygems", "/versions", "GET", "200"))] == 3
+    assert counters[("packyard_http_requests_total", ("rubygems", "/versions", "HEAD", "200"))] == 1
+    assert counters[("packyard_http_requests_total", ("rubygems", "/versions", "GET", "304"))] == 1
+    assert counters[("packyard_served_bytes_total", ("rubygems", "/versions"))] == 3 * body_length
+    (buckets, seconds), = [(b, s) for name, labels, b, s in totals["histograms"]
+                           if name == "packyard_read_duration_seconds" and labels == ["rubygems", "/versions"]]
+    assert sum(buckets) == 5 and 0 < seconds < 5
