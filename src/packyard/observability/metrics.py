@@ -5,12 +5,12 @@ prometheus-client's multiprocess mode was measured here at 0.9 µs per counter i
 1.4 µs per histogram observation (each writes an mmap'd file), plus 1.6 µs per `.labels()`
 lookup: 3.5-5.5 µs for the three series a request touches, 4-6% of a read path that answers
 ~10k requests a second per worker. So each worker keeps plain per-process totals and, once a second
-(`FLUSH_SECONDS`, `PACKYARD_METRICS_FLUSH_SECONDS`) while it has something new, writes them whole to `<pid>.json` in the metrics
-directory that `packyard serve` makes fresh at every start (`PACKYARD_METRICS_DIR`). A scrape,
+(`PACKYARD_METRICS_FLUSH_SECONDS`) while it has something new, writes them whole to `<pid>.json` in
+the metrics directory that `packyard serve` makes fresh at every start (`PACKYARD_METRICS_DIR`). A scrape,
 whichever worker answers it, adds its own live totals to every other worker's latest file, and
 prometheus-client renders the text format (`generate_latest` over a custom collector). The
 supervisor folds a dead worker's file into `retired.json`, so counters never go back when a worker
-is replaced. Other workers' counts in a scrape are at most `FLUSH_SECONDS` old.
+is replaced. Other workers' counts in a scrape are at most that old.
 
 Threads (the database, Redis, uploads) count through `Recorder.count`, under a lock; the request
 counters are touched only on the event loop.
