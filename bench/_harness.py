@@ -193,17 +193,37 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 5, conne
             "errors": float(non2xx.group(1)) if non2xx else 0.0}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU time a process has used so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    return sum(cpu_split(pid))
+
+
+def server_cpu_split(server: RunningServer) -> tuple[float, float]:
+    """User and system CPU time used so far by a server's supervisor and its live workers."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    splits = [cpu_split(p) for p in (pid, *map(int, children))]
+    return sum(user for user, _ in splits), sum(system for _, system in splits)
+
+
+def pin_server(server: RunningServer, core: int) -> None:
+    """Every thread of a server's supervisor and workers to one core."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for process in (pid, *children):
+        subprocess.run(["taskset", "-a", "-pc", str(core), str(process)], check=True, capture_output=True)
 
 
 def server_cpu_seconds(server: RunningServer) -> float:
     """CPU time used so far by a server's supervisor and its live workers."""
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return sum(cpu_seconds(p) for p in (pid, *map(int, children)))
+    return sum(server_cpu_split(server))
 
 
 def wrk_cycle(url: str, requests: list[str], seconds: int = 5, connections: int = 32) -> dict[str, float]:

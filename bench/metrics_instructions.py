@@ -7,13 +7,17 @@ One worker (`packyard serve --workers 1`: uvicorn, uvloop, httptools, real socke
 valgrind's callgrind, with metrics off and then on. After a warm-up, the counters are zeroed
 (`callgrind_control -z`), `--requests` keep-alive GETs of one path are sent one after another on
 one connection, and the counters are dumped (`callgrind_control -d`): the worker's instructions per
-request, and the share metrics add. valgrind counts the worker's own (user-space) instructions; the
-kernel's part of a request (recv, send, epoll) is not in the total, so the share is an upper bound
-of what metrics take from a core-bound worker. Metrics' flush (once a second while counts change:
+request, less what the worker runs idle for as long (its timers, measured over 3 s with no
+request), and the share metrics add. valgrind counts the worker's own (user-space) instructions; the
+kernel's part of a request (recv, send, epoll) is not in the total, so that share is an upper bound
+of what metrics take from a core-bound worker. So the same worker then runs without valgrind
+(metrics on, pinned to one core, wrk on the other) and /proc gives its user and system time per
+request: the estimated share of a read's CPU is the share of its user-space instructions times the
+user part of its CPU time. Metrics' flush (once a second while counts change:
 O(routes), not O(requests)) is moved out of the load, which runs ~50x slower under valgrind, where
 it would weigh ~50x more than in a real run; `--with-flush` leaves it in.
 
-    python bench/metrics_instructions.py [--projects 30] [--gems 30] [--requests 3000] [--with-flush]
+    python bench/metrics_instructions.py [--projects 30] [--gems 30] [--requests 3000] [--with-flush] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -23,22 +27,32 @@ import re
 import socket
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from _harness import PIP_ACCEPT, discard, populate_pypi, populate_rubygems, start, tempdir
+from _harness import PIP_ACCEPT, discard, pin_server, populate_pypi, populate_rubygems, server_cpu_split, start, tempdir, wrk
 
 from tests.support.server import RunningServer, launch_server, wait_ready
 
 PATHS = {
-    "rubygems /versions": ("/rubygems/versions", ""),
-    "rubygems /info/<gem>": ("/rubygems/info/bench7", ""),
-    "pypi project page (JSON)": ("/pypi/simple/bench-p-7/", f"Accept: {PIP_ACCEPT}\r\n"),
-    "pypi project page (HTML)": ("/pypi/simple/bench-p-7/", ""),
-    "pypi root listing (JSON)": ("/pypi/simple/", f"Accept: {PIP_ACCEPT}\r\n"),
+    "rubygems /versions": ("/rubygems/versions", {}),
+    "rubygems /info/<gem>": ("/rubygems/info/bench7", {}),
+    "pypi project page (JSON)": ("/pypi/simple/bench-p-7/", {"Accept": PIP_ACCEPT}),
+    "pypi project page (HTML)": ("/pypi/simple/bench-p-7/", {}),
+    "pypi root listing (JSON)": ("/pypi/simple/", {"Accept": PIP_ACCEPT}),
 }
 # The flush (every second while counts change) is left out: the load runs ~50x slower under valgrind,
 # so it would weigh ~50x more than it does; `--with-flush` keeps it.
 VARIANTS = {"off": {"PACKYARD_METRICS": "false"}, "on": {"PACKYARD_METRICS_FLUSH_SECONDS": "3600"}}
+SAME_HASHES = {"PYTHONHASHSEED": "0"}  # dict probes vary with the hash seed: a few hundred instructions a read
+SERVED_CORE, CLIENT_CORE = 0, 1  # for the user/system split
+IDLE_SECONDS = 3
+
+
+def raw_get(path: str, headers: dict[str, str]) -> bytes:
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n{lines}\r\n".encode()
 
 
 class KeepAliveClient:
@@ -70,51 +84,93 @@ class KeepAliveClient:
         self.sock.close()
 
 
-def instructions(server: RunningServer, out: Path, raw: bytes, requests: int) -> float:
-    """The worker's instructions per request over `requests` GETs of `raw`."""
+def counted(server: RunningServer, out: Path, action: Callable[[], None]) -> tuple[int, float]:
+    """The worker's instructions from the counters' zeroing to their dump around `action`, and the
+    seconds that took."""
+    before = set(out.parent.glob(out.name + ".*"))
+    started = time.monotonic()
+    subprocess.run(["callgrind_control", "-z", str(server.process.pid)], check=True, capture_output=True)
+    action()
+    subprocess.run(["callgrind_control", "-d", str(server.process.pid)], check=True, capture_output=True)
+    seconds = time.monotonic() - started
+    (dump,) = set(out.parent.glob(out.name + ".*")) - before
+    totals = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(errors="replace"), re.M)
+    dump.unlink()
+    return int(totals.group(1)), seconds
+
+
+def idle_rate(server: RunningServer, out: Path) -> float:
+    """Instructions a second the worker runs with no request: its timers (uvicorn's tick every
+    0.1 s, ...). Under valgrind a request takes ~50x longer, so they would weigh ~50x more in a
+    request's count than they do, and vary with how busy the machine is; they are taken out."""
+    total, seconds = counted(server, out, lambda: time.sleep(IDLE_SECONDS))
+    return total / seconds
+
+
+def instructions(server: RunningServer, out: Path, raw: bytes, requests: int, idle: float) -> float:
+    """The worker's instructions per request over `requests` GETs of `raw`, without its idle work."""
     client = KeepAliveClient(server.port)
     try:
         for _ in range(50):  # warm: memos filled, code paths specialized
             assert client.get(raw) == 200
-        before = set(out.parent.glob(out.name + ".*"))
-        subprocess.run(["callgrind_control", "-z", str(server.process.pid)], check=True, capture_output=True)
-        for _ in range(requests):
-            assert client.get(raw) == 200
-        subprocess.run(["callgrind_control", "-d", str(server.process.pid)], check=True, capture_output=True)
+
+        def load() -> None:
+            for _ in range(requests):
+                assert client.get(raw) == 200
+
+        total, seconds = counted(server, out, load)
     finally:
         client.close()
-    (dump,) = set(out.parent.glob(out.name + ".*")) - before
-    totals = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(errors="replace"), re.M)
-    dump.unlink()
-    return int(totals.group(1)) / requests
+    return (total - idle * seconds) / requests
 
 
-def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def user_system(server: RunningServer, seconds: int) -> dict[str, tuple[float, float]]:
+    """(user, system) CPU µs per request of each path, the worker on one core and wrk on the other."""
+    pin_server(server, SERVED_CORE)
+    split = {}
+    for label, (path, headers) in PATHS.items():
+        wrk(server.url + path, headers, seconds=1, connections=16, threads=1, cpu=CLIENT_CORE)  # warm
+        user, system = server_cpu_split(server)
+        result = wrk(server.url + path, headers, seconds=seconds, connections=16, threads=1, cpu=CLIENT_CORE)
+        assert not result["errors"], result
+        user_after, system_after = server_cpu_split(server)
+        split[label] = ((user_after - user) / result["requests"] * 1e6, (system_after - system) / result["requests"] * 1e6)
+        print(f"  {label}: {split[label][0]:.1f} µs user, {split[label][1]:.1f} µs system a request", flush=True)
+    return split
+
+
+def measure(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], dict[str, tuple[float, float]]]:
     workdir = tempdir()
     seed = start(workdir, workers=1)
-    counted: dict[str, dict[str, float]] = {label: {} for label in PATHS}
+    counts: dict[str, dict[str, float]] = {label: {} for label in PATHS}
     try:
         populate_pypi(seed, args.projects, workdir)
         populate_rubygems(seed, args.gems, workdir)
         for path, headers in PATHS.values():  # the first reads render what the uploads left stale: both variants
             client = KeepAliveClient(seed.port)  # then start from the same stored state
-            client.get(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode())
+            client.get(raw_get(path, headers))
             client.close()
         seed.stop()
         for variant, env in VARIANTS.items():
             out = Path(tempfile.mkdtemp(prefix="packyard-callgrind-")) / "callgrind.out"
             server = wait_ready(launch_server(
-                seed.data_dir, workers=1, backend=seed.backend, extra_env=env, access_log=False,
+                seed.data_dir, workers=1, backend=seed.backend, extra_env={**SAME_HASHES, **env}, access_log=False,
                 command_prefix=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=yes"],
             ), timeout=600)
             try:
+                idle = idle_rate(server, out)
+                print(f"  [{variant}] idle: {idle:,.0f} instructions a second", flush=True)
                 for label, (path, headers) in PATHS.items():
-                    raw = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n{headers}\r\n".encode()
-                    counted[label][variant] = instructions(server, out, raw, args.requests)
-                    print(f"  {label} [{variant}]: {counted[label][variant]:,.0f} instructions a request", flush=True)
+                    counts[label][variant] = instructions(server, out, raw_get(path, headers), args.requests, idle)
+                    print(f"  {label} [{variant}]: {counts[label][variant]:,.0f} instructions a request", flush=True)
             finally:
                 server.stop()
-        return counted
+        server = wait_ready(launch_server(seed.data_dir, workers=1, backend=seed.backend, extra_env=SAME_HASHES, access_log=False))
+        try:
+            split = user_system(server, args.seconds)
+        finally:
+            server.stop()
+        return counts, split
     finally:
         discard(seed, workdir)
 
@@ -125,14 +181,21 @@ def main() -> None:
     parser.add_argument("--gems", type=int, default=30)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--with-flush", action="store_true", help="metrics' flush every second, as configured by default")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk's run per path for the user/system split")
+    parser.add_argument("--only", help="only the paths whose label contains this")
     args = parser.parse_args()
+    for label in [label for label in PATHS if args.only and args.only not in label]:
+        del PATHS[label]
     if args.with_flush:
         VARIANTS["on"] = {}
-    counted = measure(args)
-    print(f"\n{'path':28}{'off':>10}{'on':>10}{'+':>8}{'share':>8}   (instructions a request in the worker, user space)")
+    counted, split = measure(args)
+    print(f"\n{'path':28}{'off':>10}{'on':>10}{'+':>8}{'share':>8}{'user':>8}{'est. CPU':>10}")
+    print("(instructions a request in the worker's user space; the user part of its CPU time; metrics' estimated share of it)")
     for label, by_variant in counted.items():
         off, on = by_variant["off"], by_variant["on"]
-        print(f"{label:28}{off:>10,.0f}{on:>10,.0f}{on - off:>8,.0f}{1 - off / on:>8.1%}")
+        user, system = split[label]
+        share, user_part = 1 - off / on, user / (user + system)
+        print(f"{label:28}{off:>10,.0f}{on:>10,.0f}{on - off:>8,.0f}{share:>8.1%}{user_part:>8.0%}{share * user_part:>10.1%}")
 
 
 if __name__ == "__main__":

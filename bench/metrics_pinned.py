@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-from pathlib import Path
 
-from _harness import PIP_ACCEPT, discard, populate_pypi, populate_rubygems, server_cpu_seconds, start, tempdir, wrk
+from _harness import PIP_ACCEPT, discard, pin_server, populate_pypi, populate_rubygems, server_cpu_seconds, start, tempdir, wrk
 
 from tests.support.server import RunningServer, start_server
 
@@ -33,14 +31,6 @@ PATHS = {
     "pypi project page (HTML)": ("/pypi/simple/bench-p-7/", {}),
 }
 SERVED_CORE, CLIENT_CORE = 0, 1
-
-
-def pin(server: RunningServer) -> None:
-    """Every thread of the server's processes to SERVED_CORE."""
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for process in (pid, *children):
-        subprocess.run(["taskset", "-a", "-pc", str(SERVED_CORE), str(process)], check=True, capture_output=True)
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -55,7 +45,7 @@ def measure(args: argparse.Namespace) -> dict:
         for name in names:
             env = {"PACKYARD_METRICS": "false"} if name == "off" else {}
             variants[name] = start_server(seed.data_dir, workers=1, backend=seed.backend, extra_env=env, access_log=False)
-            pin(variants[name])
+            pin_server(variants[name], SERVED_CORE)
         results: dict[str, dict[str, list[dict]]] = {label: {name: [] for name in names} for label in PATHS}
         for label, (path, headers) in PATHS.items():
             for name in names:  # warm: every worker has read the document

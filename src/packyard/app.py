@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         hot_reads.install({}, None)
     else:
         hot_reads.install({ecosystem: offer for ecosystem, offer in offers.items() if offer is not None},
-                          watching.count_key if watching is not None else None)
+                          watching.recorder if watching is not None else None)
     return EcosystemDispatch(create_api(registry), adapters, notes_users=registry.settings.access_log == "json")
 
 

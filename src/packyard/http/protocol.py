@@ -25,7 +25,6 @@ from time import perf_counter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from packyard.http import hot_reads
-from packyard.http.hot_reads import METRICS_KEY
 from packyard.observability import observer
 
 log = logging.getLogger("packyard.http")
@@ -161,7 +160,7 @@ else:
 
         def _answer_hot(self) -> bool:
             """Answer from memory (`hot_reads.py`) and finish the request as uvicorn's cycle would."""
-            started = perf_counter()
+            started = perf_counter() if hot_reads.TIMED else 0.0
             cycle = self.cycle
             if (cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused:
                 return False  # answers go out in order: this one waits its turn in uvicorn's pipeline
@@ -176,13 +175,13 @@ else:
             if found is None:
                 return False
             self.packyard_hot = True
+            status, header_lines, body, count, route, kind = found
             keep_alive = self.parser.should_keep_alive() and self.parser.get_http_version() != "1.0"
-            head = [hot_reads.STATUS_LINES[found.status]]
+            head = [hot_reads.STATUS_LINES[status]]
             for name, value in self.server_state.default_headers:
                 head += (name, b": ", value, b"\r\n")
-            head.append(found.header_lines)
+            head.append(header_lines)
             head.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
-            body = found.body
             if len(body) <= HOT_JOIN_LIMIT:  # one write, one send()
                 head.append(body)
                 self.transport.write(b"".join(head))
@@ -190,9 +189,8 @@ else:
                 self.transport.write(b"".join(head))
                 self.transport.write(body)
             self.server_state.total_requests += 1
-            count = hot_reads.COUNT
-            if count is not None:  # the key's strings are constants: hashed once, compared by identity
-                count(found[METRICS_KEY], perf_counter() - started, len(body))
+            if count is not None:  # metrics on (observability/route_totals.py)
+                count(route, kind, perf_counter() - started, len(body))
             if not keep_alive:
                 self.transport.close()
             elif not self.transport.is_closing():  # as uvicorn's on_response_complete: wait for the next request

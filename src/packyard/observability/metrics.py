@@ -19,6 +19,7 @@ counters are touched only on the event loop.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 import json
 import logging
 import os
@@ -37,7 +38,10 @@ FLUSH_SECONDS = 1.0
 RETIRED = "retired.json"
 # Reads are sub-millisecond when served from the memo; uploads of large files take minutes.
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
-SECONDS_TOTAL = len(DURATION_BUCKETS) + 2  # index of the duration sum in a request entry, after bytes, buckets and +Inf
+# A request entry (`Recorder.entry`): [body bytes sent, one count per bucket and +Inf, the duration sum].
+SENT = 0
+SECONDS_TOTAL = len(DURATION_BUCKETS) + 2
+FASTEST = DURATION_BUCKETS[0]  # a read from memory: counted at index 1 with no search
 READ_METHODS = frozenset(("GET", "HEAD"))
 KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
@@ -75,6 +79,11 @@ Labels = tuple[str, ...]
 Totals = dict[str, Any]  # {"counters": [[name, labels, value]], "histograms": [[name, labels, buckets, sum]]}
 
 
+def bucket(seconds: float) -> int:
+    """A request entry's index of the bucket counting a duration (1 for FASTEST and less)."""
+    return 1 + bisect_left(DURATION_BUCKETS, seconds)
+
+
 class Recorder:
     """This process's totals since it started."""
 
@@ -90,7 +99,8 @@ class Recorder:
 
     def entry(self, key: tuple[str, str, str, int]) -> list[float]:
         """The running totals of one (ecosystem, route, method, status), made on first use:
-        [bytes sent, per-bucket counts..., duration sum]. `observer.key_counter` adds to them."""
+        [bytes sent, per-bucket counts..., duration sum]. `observer.key_counter` and the hot path's
+        `route_totals.RouteTotals` add to them."""
         ecosystem, route, method, status = key
         if method not in KNOWN_METHODS:
             key = (ecosystem, route, "other", status)

@@ -9,12 +9,11 @@ additions on objects that exist anyway (docs/observability.md, "What it costs").
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from packyard.observability import access_log
-from packyard.observability.metrics import DURATION_BUCKETS, RECORDER, SECONDS_TOTAL, Recorder
+from packyard.observability.metrics import FASTEST, RECORDER, SECONDS_TOTAL, SENT, Recorder, bucket
 from packyard.observability.request_context import ECOSYSTEM, REQUEST_ID, ROUTE, USER
 
 if TYPE_CHECKING:
@@ -35,8 +34,7 @@ class Observer:
     def __init__(self, *, recorder: Recorder | None, access_log_on: bool):
         self.access_log_on = access_log_on
         self.ids = access_log.RequestIds()
-        # `count_key` for the hot path (http/protocol.py), which has the key at hand; None: metrics off
-        self.count_key: CountKey | None = key_counter(recorder) if recorder is not None else None
+        self.recorder = recorder  # the hot path counts in it too (route_totals.py); None: metrics off
         self._count: Answered | None = counter(recorder) if recorder is not None else None
         if access_log_on:
             access_log.configure()
@@ -76,16 +74,15 @@ class Observer:
 def key_counter(recorder: Recorder) -> CountKey:
     """Count one answered request in `recorder`'s totals: a dict lookup and three additions. A
     closure over the totals rather than a method, because it runs for every request: each call and
-    attribute lookup saved shows (bench/metrics_overhead.py). The hot path (http/protocol.py) calls
-    it with the key at hand; `counter` reads the key from the scope's notes."""
-    requests, entry_for, buckets, fastest = recorder.requests, recorder.entry, DURATION_BUCKETS, DURATION_BUCKETS[0]
-    total = SECONDS_TOTAL  # not entry[-1]: CPython's fast path for list items wants an index >= 0
+    attribute lookup saved shows (bench/metrics_overhead.py). The hot path counts by route instead
+    (`route_totals.py`), with no key to build."""
+    requests, entry_for = recorder.requests, recorder.entry
 
     def count_key(key: tuple[str, str, str, int], seconds: float, sent: int) -> None:
         entry = requests.get(key) or entry_for(key)  # an entry is never empty
-        entry[0] += sent
-        entry[1 if seconds <= fastest else 1 + bisect_left(buckets, seconds)] += 1  # a read from the memo: the first
-        entry[total] += seconds
+        entry[SENT] += sent
+        entry[1 if seconds <= FASTEST else bucket(seconds)] += 1
+        entry[SECONDS_TOTAL] += seconds  # not entry[-1]: CPython's fast path for list items wants an index >= 0
 
     return count_key
 
