@@ -1,7 +1,8 @@
 """Issue #13's target (the index read paths lose < 3% req/s with metrics on), counted in
 instructions rather than timed: on this shared 2-core machine the req/s of the same server swing by
 more than 3% from one run to the next, even pinned (`bench/metrics_pinned.py`), while the
-instructions a request costs are the same from run to run, whatever else the machine does.
+instructions a request costs move by a few hundred at most (once the worker's idle work is taken
+out, below), whatever else the machine does.
 
 One worker (`packyard serve --workers 1`: uvicorn, uvloop, httptools, real sockets) runs under
 valgrind's callgrind, with metrics off and then on. After a warm-up, the counters are zeroed
