@@ -19,11 +19,11 @@ counters are touched only on the event loop.
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
 import json
 import logging
 import os
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
