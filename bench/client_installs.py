@@ -30,9 +30,8 @@ from tests.rubygems.gemtools import RubyEnv  # noqa: E402
 
 
 def time_pip(index: str, workdir, n: int) -> float:
-    venv = Venv(workdir / f"venv-{n}", workdir / f"home-{n}")
-    command = [venv.python, "-m", "pip", "--isolated", "install", "--no-cache-dir", "--index-url", index,
-               *[f"bench-p-{i}" for i in range(20)]]
+    venv = Venv(workdir / f"venv-{n}", workdir / f"home-{n}", own_pip=True)
+    command = venv.pip("install", "--no-cache-dir", "--index-url", index, *[f"bench-p-{i}" for i in range(20)])
     started = time.monotonic()
     result = run(command, venv.env)
     elapsed = time.monotonic() - started

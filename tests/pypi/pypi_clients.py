@@ -58,20 +58,27 @@ def twine_upload(server_url: str, files: list[Path], home: Path, username: str |
 
 
 class Venv:
-    """A fresh virtual environment with its own pip, driven in isolation."""
+    """A fresh virtual environment, installed into by the test environment's own pip through
+    `--python` (pip >= 22.3), in isolation: a venv without its own pip is made in milliseconds,
+    where seeding pip into each one (ensurepip) costs ~4 s of CPU. `own_pip` seeds it anyway
+    (bench/client_installs.py times pip alone, without `--python`'s second start)."""
 
-    def __init__(self, path: Path, home: Path) -> None:
+    def __init__(self, path: Path, home: Path, *, own_pip: bool = False) -> None:
         self.path = path
         self.env = clean_env(home)
-        result = run([sys.executable, "-m", "venv", str(path)], self.env)
+        result = run([sys.executable, "-m", "venv", *(() if own_pip else ("--without-pip",)), str(path)], self.env)
         assert result.returncode == 0, result.stderr
         self.python = str(path / "bin" / "python")
+        self.own_pip = own_pip
+
+    def pip(self, *args: str) -> list[str]:
+        """The command line of pip acting on this venv."""
+        if self.own_pip:
+            return [self.python, "-m", "pip", "--isolated", *args]
+        return [sys.executable, "-m", "pip", "--isolated", "--python", self.python, *args]
 
     def pip_install(self, index_url: str, *requirements: str) -> subprocess.CompletedProcess:
-        return run(
-            [self.python, "-m", "pip", "--isolated", "install", "--no-cache-dir", "--index-url", index_url, *requirements],
-            self.env,
-        )
+        return run(self.pip("install", "--no-cache-dir", "--index-url", index_url, *requirements), self.env)
 
     def uv_install(self, index_url: str, *requirements: str) -> subprocess.CompletedProcess:
         return run(
