@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import compileall
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx._transports.default
 import pytest
 
 from tests.support.backends import Backend, new_postgres_backend, new_production_backend, production_services_reachable
@@ -17,11 +19,21 @@ from tests.support.server import RunningServer, start_server
 def pytest_configure(config: pytest.Config) -> None:
     """Compile packyard's own modules once. Where PYTHONDONTWRITEBYTECODE is set (as in CI) no
     process writes them, so every server, worker and CLI run the tests start would compile all of
-    them again: ~0.75 s of CPU each, a quarter of the suite's time on a 2-core machine. Python
-    still reads bytecode that exists, and checks it against the source's mtime."""
+    them again (~0.2-0.3 s of CPU each, and a run starts several hundred). Python still reads
+    bytecode that exists, and checks it against the source's mtime."""
     root = Path(__file__).resolve().parent.parent
     for package in ("src", "protocols", "migrations"):
         compileall.compile_dir(root / package, quiet=1)
+    _share_ssl_contexts()
+
+
+def _share_ssl_contexts() -> None:
+    """Every `httpx.get()` builds a client whose transport loads the CA bundle into a new SSL
+    context (~25 ms of CPU with this machine's SSL_CERT_FILE). The tests make thousands of such
+    calls, all plain HTTP to 127.0.0.1, and they were two thirds of the test process's CPU: one
+    context per set of arguments serves them all."""
+    transports = httpx._transports.default
+    transports.create_ssl_context = functools.cache(transports.create_ssl_context)
 
 
 def require_production_services() -> None:
