@@ -32,7 +32,8 @@ def line_for(server: RunningServer, request_id: str, timeout: float = 5) -> dict
     """The line of one request (written just after its answer, so wait a moment for it)."""
     deadline = time.monotonic() + timeout
     while True:
-        found = [line for line in access_lines(server) if line["request_id"] == request_id]
+        candidates = [text for text in server.log().splitlines() if request_id in text]  # parse only these
+        found = [line for line in parse_access_lines("\n".join(candidates)) if line["request_id"] == request_id]
         if found:
             assert len(found) == 1, found
             return found[0]
