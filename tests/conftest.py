@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _share_ssl_contexts() -> None:
     """Every `httpx.get()` builds a client whose transport loads the CA bundle into a new SSL
-    context (~25 ms of CPU with this machine's SSL_CERT_FILE). The tests make thousands of such
+    context (~45 ms of CPU with this machine's SSL_CERT_FILE). The tests make thousands of such
     calls, all plain HTTP to 127.0.0.1, and they were two thirds of the test process's CPU: one
     context per set of arguments serves them all."""
     transports = httpx._transports.default
