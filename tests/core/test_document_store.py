@@ -22,6 +22,7 @@ from tests.rubygems.gemtools import craft_gem
 from tests.support.access_log import from_every_worker
 from tests.support.backends import LOCAL_REDIS_URL, TEST_DATABASE_URL, TEST_REDIS_URL, new_backend
 from tests.support.server import RunningServer, start_server
+from tests.support.waiting import eventually
 
 REDIS_URL = TEST_REDIS_URL or LOCAL_REDIS_URL  # the Redis path runs on both passes
 SCOPES = ("pypi:package:*:write", "rubygems:gem:*:write", "rubygems:gem:*:yank")
@@ -56,14 +57,8 @@ def _assert_file_matches_app(server: RunningServer, relative: str, headers: dict
 def _assert_files_catch_up_with_app(server: RunningServer, relative: str, headers: dict[str, str] | None = None) -> None:
     """With several workers the one that answers may not be the one that rendered: the renderer
     writes the files just after its commit, so they match the answer within moments."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            return _assert_file_matches_app(server, relative, headers)
-        except (AssertionError, FileNotFoundError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    eventually(lambda: _assert_file_matches_app(server, relative, headers), interval=0.05,
+               retry_on=(AssertionError, FileNotFoundError))
 
 
 def _gone(server: RunningServer, relative: str) -> bool:

@@ -8,7 +8,6 @@ import itertools
 import json
 import os
 import socket
-import time
 import zipfile
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
 from tests.support.access_log import access_lines, line_for, until_workers_answered
 from tests.support.server import RunningServer
+from tests.support.waiting import eventually  # other workers' counts reach a scrape within a second (their flush)
 
 ids = itertools.count()
 
@@ -46,18 +46,6 @@ def requests_of(samples, ecosystem: str, route: str, status: str = "200", method
 
 def sample(samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0)
-
-
-def eventually(check, timeout: float = 10):
-    """Other workers' counts reach a scrape within a second (their flush interval)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

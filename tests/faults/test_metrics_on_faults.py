@@ -7,8 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.core.test_metrics import eventually, requests_of, sample, scrape
+from tests.core.test_metrics import requests_of, sample, scrape
 from tests.faults.faultkit import FAST_FAILING, server_behind_proxy
+from tests.support.waiting import eventually
 
 
 def test_redis_errors_are_counted_while_it_is_cut(redis_cut):
