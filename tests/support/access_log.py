@@ -18,8 +18,10 @@ def access_lines(server: RunningServer, since: int = 0) -> list[dict]:
     return parse_access_lines(server.log()[since:])
 
 
-def parse_access_lines(log: str) -> list[dict]:
-    return [json.loads(text) for text in log.splitlines() if text.startswith("{") and '"request_id"' in text]
+def parse_access_lines(log: str, containing: str = "") -> list[dict]:
+    """The access-log lines in `log`; with `containing`, only those whose text has it (parsed alone)."""
+    return [json.loads(text) for text in log.splitlines()
+            if text.startswith("{") and '"request_id"' in text and containing in text]
 
 
 def requested(server: RunningServer, method: str, path: str, since: int = 0) -> bool:
@@ -32,8 +34,7 @@ def line_for(server: RunningServer, request_id: str, timeout: float = 5) -> dict
     """The line of one request (written just after its answer, so wait a moment for it)."""
     deadline = time.monotonic() + timeout
     while True:
-        candidates = [text for text in server.log().splitlines() if request_id in text]  # parse only these
-        found = [line for line in parse_access_lines("\n".join(candidates)) if line["request_id"] == request_id]
+        found = [line for line in parse_access_lines(server.log(), request_id) if line["request_id"] == request_id]
         if found:
             assert len(found) == 1, found
             return found[0]
