@@ -17,6 +17,11 @@ from tests.support.server import RunningServer, start_server
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _compile_packyard()
+    _share_ssl_contexts()
+
+
+def _compile_packyard() -> None:
     """Compile packyard's own modules once. Where PYTHONDONTWRITEBYTECODE is set (as in CI) no
     process writes them, so every server, worker and CLI run the tests start would compile all of
     them again (~0.2-0.3 s of CPU each, and a run starts several hundred). Python still reads
@@ -24,7 +29,6 @@ def pytest_configure(config: pytest.Config) -> None:
     root = Path(__file__).resolve().parent.parent
     for package in ("src", "protocols", "migrations"):
         compileall.compile_dir(root / package, quiet=1)
-    _share_ssl_contexts()
 
 
 def _share_ssl_contexts() -> None:
