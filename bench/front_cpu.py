@@ -1,5 +1,6 @@
 """nginx worker CPU per request on the RubyGems compact index: plain static nginx beside the same
-files behind each way of sending the ETag sidecar (issue #9, the front >= 0.8x plain target).
+files behind each way of sending the ETag sidecar (issue #9, the front >= 0.8x plain target); and
+on a PyPI project page (pip's Accept), the shipped front beside plain nginx serving its index.json.
 
     python bench/front_cpu.py [--gems 100] [--rounds 5] [--seconds 4]
 
@@ -16,7 +17,8 @@ machine's load the way req/s does. Variants:
   (front_variants/packyard.js, `js_set`, `try_files`);
 - lua-stat: the same location with the sidecar cached per worker and revalidated by one stat()
   (front_variants/etag_stat.lua), the alternative to inotify;
-- front: deploy/nginx/ as shipped, rendered as for an operator (Lua, inotify-invalidated cache).
+- front: deploy/nginx/ as shipped, rendered as for an operator (Lua, a cache drained of inotify
+  events when packyard's `.generation` moves).
 
 Needs nginx with libnginx-mod-http-js and libnginx-mod-http-lua (Debian 12), and wrk.
 """
@@ -36,9 +38,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _harness import cpu_seconds
+from _harness import PIP_ACCEPT, cpu_seconds
+
+from packyard.documents.files import GENERATION, move_generation
 
 HERE = Path(__file__).resolve().parent
+PYPI_CASE = "pypi page JSON"  # the shipped front only, beside plain nginx serving index.json
 VARIANTS = HERE / "front_variants"
 DEPLOY = HERE.parent / "deploy" / "nginx"
 MODULES = "/usr/lib/nginx/modules"
@@ -123,6 +128,13 @@ def fill(data: Path, gems: int) -> dict[str, str]:
             b"%d.0.%d |checksum:%s\n" % (i, j, hashlib.sha256(b"%d" % j).hexdigest().encode()) for j in range(5)))
     put("versions", b"created_at: 2024-01-01T00:00:00Z\n---\n" + b"".join(
         b"gem%d 1.0.0 %s\n" % (i, hashlib.md5(b"%d" % i).hexdigest().encode()) for i in range(3000)))
+    for i in range(gems):  # PyPI project pages: no sidecar, nginx's own ETag (packyard sets the mtime)
+        page = data / "public" / "pypi" / "simple" / f"project{i}" / "index.json"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_bytes(b'{"meta": {"api-version": "1.1"}, "name": "project%d", "files": [%s]}' % (i, b", ".join(
+            b'{"filename": "project%d-1.0.%d-py3-none-any.whl", "hashes": {"sha256": "%s"}}' % (i, j, hashlib.sha256(b"%d" % j).hexdigest().encode())
+            for j in range(5))))
+    move_generation(data / "public-etags" / GENERATION)  # as packyard after writing sidecars
     return expected
 
 
@@ -164,16 +176,20 @@ def main() -> None:
                             assert answer.status == 200 and (name in ("plain", "floor") or sent == tag), (name, path, sent)
             tail = f"bytes={len(versions) - 200}-"  # bundler's Range after an append
             cases = {"/info/<gem>": ("/rubygems/info/gem7", []), "/versions": ("/rubygems/versions", []),
-                     "/versions tail": ("/rubygems/versions", ["-H", f"Range: {tail}"])}
+                     "/versions tail": ("/rubygems/versions", ["-H", f"Range: {tail}"]),
+                     PYPI_CASE: ("/pypi/simple/project7/", ["-H", f"Accept: {PIP_ACCEPT}"])}
             results: dict[tuple[str, str], list[float]] = {}
             for _ in range(args.rounds):
                 for case, (path, headers) in cases.items():
-                    order = list(running)
+                    order = [name for name in running if case != PYPI_CASE or name in ("plain", "front")]
                     random.shuffle(order)
                     for name in order:
                         port, worker = running[name]
+                        target = path
+                        if case == PYPI_CASE and name == "plain":  # the file itself, as front_reads.py's static nginx
+                            target = "/pypi/simple/project7/index.json"
                         before = cpu_seconds(worker)
-                        out = subprocess.run(["wrk", "-t1", "-c8", f"-d{args.seconds}s", *headers, f"http://127.0.0.1:{port}{path}"],
+                        out = subprocess.run(["wrk", "-t1", "-c8", f"-d{args.seconds}s", *headers, f"http://127.0.0.1:{port}{target}"],
                                              capture_output=True, text=True, check=True).stdout
                         spent = cpu_seconds(worker) - before
                         requests = int(re.search(r"(\d+) requests in", out).group(1))
@@ -182,7 +198,7 @@ def main() -> None:
             print(f"{'case':15s} {'variant':12s} {'µs/req':>7s} {'plain/this':>10s}  rounds")
             for case in cases:
                 plain = statistics.median(results[(case, "plain")])
-                for name in running:
+                for name in (name for name in running if (case, name) in results):
                     spent = statistics.median(results[(case, name)])
                     rounds = " ".join(f"{x:.1f}" for x in results[(case, name)])
                     print(f"{case:15s} {name:12s} {spent:7.1f} {plain / spent:10.2f}  {rounds}")

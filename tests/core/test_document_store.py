@@ -137,6 +137,26 @@ def test_public_files_follow_publish_yank_private_and_quarantine(registry_server
     assert httpx.get(f"{server.url}/pypi/files/gamma/{gamma.name}").status_code == 404
 
 
+def test_every_etag_change_moves_the_generation_in_place(registry_server, tmp_path):
+    """The nginx front maps `public-etags/.generation` and reads its cached ETags again only when
+    the value moved: every change of a `.etag` (a push, a yank) must move it, in the same file."""
+    server = registry_server
+    token = server.mint_token(*SCOPES)
+    generation = server.data_dir / "public-etags" / ".generation"
+    assert gem_push(server.url, token, craft_gem("moving-gem", "1.0.0")).status_code == 200
+    seen = [(generation.stat().st_ino, generation.read_bytes())]
+    assert len(seen[0][1]) == 8
+    assert gem_push(server.url, token, craft_gem("moving-gem", "1.0.1")).status_code == 200
+    seen.append((generation.stat().st_ino, generation.read_bytes()))
+    yank = httpx.request("DELETE", f"{server.url}/rubygems/api/v1/gems/yank", data={"gem_name": "moving-gem", "version": "1.0.0"},
+                         headers={"Authorization": token})
+    assert yank.status_code == 200, yank.text
+    assert _gone(server, "rubygems/gems/moving-gem-1.0.0.gem")
+    seen.append((generation.stat().st_ino, generation.read_bytes()))
+    assert len({inode for inode, _ in seen}) == 1, seen
+    assert len({value for _, value in seen}) == 3, seen
+
+
 def test_a_new_version_leaves_the_documents_of_earlier_files_unwritten(registry_server, tmp_path):
     """A publish rewrites what changed (the pages, the JSON API), not the documents of the files
     the package already had: a publish costs no file writes per earlier file."""

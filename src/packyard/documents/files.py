@@ -11,6 +11,9 @@
   public documents of a public registry laid out by URL for a static front server (nginx), with
   the exact ETag header value beside each; `blob` documents become relative symlinks to the blob
   file (local blob storage only). Nothing private is ever written there.
+- `<data_dir>/public-etags/.generation`: 8 bytes rewritten in place with a new random value after
+  every change of a `.etag` (created once, never replaced). The nginx front maps it and reads its
+  cached ETags again only when it moved (deploy/nginx/, docs/nginx.md).
 
 Every file is replaced atomically (temp file, fsync, `os.replace`); a document's body is written
 before its `.etag` and removed before it. The exception: an append-only document's public file
@@ -32,6 +35,8 @@ from packyard.documents.stored import BLOB, BODY_PREFIX, DOCUMENT, TEMP_PREFIX, 
 from packyard.http.serve import static_etag_mtime
 
 Stamp = tuple[int, int, int]
+GENERATION = ".generation"
+GENERATION_BYTES = 8
 BlobPath = Callable[[str], Path]
 
 
@@ -78,11 +83,36 @@ def _read_whole(path: str) -> tuple[os.stat_result, bytes]:
         os.close(fd)
 
 
-def unlink(path: Path) -> None:
+def unlink(path: Path) -> bool:
+    """Remove the file; False when there was none."""
     try:
         path.unlink()
     except FileNotFoundError:
-        pass
+        return False
+    return True
+
+
+def move_generation(path: Path) -> None:
+    """Give `.generation` a new random value, in place: readers map the file, so it is created once
+    (linked into place complete, never replaced) and then only overwritten."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
+        tmp.write_bytes(os.urandom(GENERATION_BYTES))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process made it meanwhile: move that one
+            tmp.unlink()
+            move_generation(path)
+            return
+        tmp.unlink()
+        return
+    try:
+        os.pwrite(fd, os.urandom(GENERATION_BYTES), 0)
+    finally:
+        os.close(fd)
 
 
 class DocumentFiles:
@@ -91,6 +121,7 @@ class DocumentFiles:
         self._copies_prefix = f"{self.copies}{os.sep}"  # string joins: pathlib costs more than the stat
         self.public = data_dir / "public"
         self.etags = data_dir / "public-etags"
+        self.generation = self.etags / GENERATION
         self.blob_path = blob_path  # None: blobs are not local files, so no download links
         self._lock = threading.Lock()
 
@@ -209,6 +240,7 @@ class DocumentFiles:
         except FileNotFoundError:
             return False
         write_atomic(etag_path, doc.etag.encode("ascii"))
+        move_generation(self.generation)
         return True
 
     def discard(self, ecosystem: str, key: str) -> None:
@@ -235,7 +267,8 @@ class DocumentFiles:
         body_path, etag_path = self.public_path(ecosystem, key), self.etag_path(ecosystem, key)
         if doc is None or doc.kind not in (DOCUMENT, BLOB) or (doc.kind == BLOB and self.blob_path is None):
             unlink(body_path)
-            unlink(etag_path)
+            if unlink(etag_path):
+                move_generation(self.generation)
             _prune(body_path.parent, self.public)
             _prune(etag_path.parent, self.etags)
             return
@@ -247,6 +280,7 @@ class DocumentFiles:
         else:
             write_atomic(body_path, doc.body, mtime)  # a static ETag: nginx computes it from the mtime
         write_atomic(etag_path, doc.etag.encode("ascii"))
+        move_generation(self.generation)
 
     def public_keys(self, ecosystem: str) -> Iterator[str]:
         yield from _relative_files(self.public / ecosystem)
