@@ -98,21 +98,24 @@ def move_generation(path: Path) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
-        tmp.write_bytes(os.urandom(GENERATION_BYTES))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:  # another process made it meanwhile: move that one
-            tmp.unlink()
-            move_generation(path)
-            return
-        tmp.unlink()
+        _create_generation(path)
         return
     try:
         os.pwrite(fd, os.urandom(GENERATION_BYTES), 0)
     finally:
         os.close(fd)
+
+
+def _create_generation(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
+    try:
+        tmp.write_bytes(os.urandom(GENERATION_BYTES))
+        os.link(tmp, path)
+    except FileExistsError:  # another process made it meanwhile: move that one
+        move_generation(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class DocumentFiles:
