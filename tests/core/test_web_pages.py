@@ -282,6 +282,26 @@ def test_a_package_costs_the_same_queries_whatever_its_number_of_versions(server
     assert counts["hidden-web"] == counts["many-versions"] == 6, counts
 
 
+def test_a_description_is_rendered_when_published_and_the_page_shows_what_was_kept(server, site, tmp_path):
+    """A README's code blocks make pygments compile a lexer the first time a process meets their
+    language (tens of ms), so the first view after a restart must not render it: the upload renders
+    and keeps it, and the page shows the kept HTML (edited here before the first view, to tell)."""
+    from sqlmodel import select
+
+    from packyard.models import RenderedDescription
+
+    text = "# Kept readme\n\n```python\nprint('kept')\n```\n"
+    meta = core_metadata("kept-readme", "1.0", description=text).replace(b"text/plain", b"text/markdown")
+    wheel = build_wheel(tmp_path, "kept-readme", "1.0", metadata=meta)
+    assert http_upload(server.url, site["token"], wheel, "kept-readme", "1.0").status_code == 200
+    with server.registry().db.write() as session:
+        (kept,) = session.exec(select(RenderedDescription).where(RenderedDescription.html.contains("Kept readme"))).all()
+        assert "print" in kept.html and "<script" not in kept.html
+        kept.html = kept.html.replace("Kept readme", "Rendered at upload")
+    page = httpx.get(server.url + "/packages/pypi/kept-readme").text
+    assert "Rendered at upload" in page and "Kept readme" not in page
+
+
 def test_sign_in_returns_only_to_a_page_of_this_server(server, site):
     for target, location in (("/packages/pypi/web-demo", "/packages/pypi/web-demo"), ("//evil.example/x", "/"),
                              ("https://evil.example/", "/"), ("/\\evil.example", "/")):

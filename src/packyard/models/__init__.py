@@ -5,6 +5,7 @@ from packyard.models.blob import Blob
 from packyard.models.document import Document, DocumentSegment
 from packyard.models.journal import ChangeAction, JournalEntry
 from packyard.models.package import Artifact, Package, PackageOwner, Version
+from packyard.models.rendered_description import RenderedDescription
 from packyard.models.setting import StoredSetting
 from packyard.models.token import Token
 from packyard.models.upstream import ReservedName, UpstreamClaim, UpstreamFetch, UpstreamPage
@@ -21,6 +22,7 @@ __all__ = [
     "JournalEntry",
     "Package",
     "PackageOwner",
+    "RenderedDescription",
     "ReservedName",
     "StoredSetting",
     "Token",

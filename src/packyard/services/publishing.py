@@ -30,7 +30,7 @@ from packyard.errors import FileConflict, Forbidden, NameCollision
 from packyard.models import Artifact, Blob, ChangeAction, Package, PackageOwner, Version
 from packyard.observability.metrics import RECORDER
 from packyard.plugins import ProtocolAdapter
-from packyard.services import audit
+from packyard.services import audit, descriptions
 from packyard.services.journal import record_change
 from packyard.services.packages import find_artifact, get_package, get_version, is_owner
 from packyard.storage import StagedBlob
@@ -174,6 +174,7 @@ def publish(registry: Registry, request: PublishRequest, identity: Identity, rem
     finally:
         registry.storage.discard(request.staged)  # a no-op once kept
     registry.publish_serial(request.ecosystem, change.serial)
+    descriptions.keep_after_publish(registry.db, adapter.release_details(version, [artifact]))
     RECORDER.count("packyard_uploaded_bytes_total", (request.ecosystem,), artifact.size)
     RECORDER.count("packyard_uploaded_files_total", (request.ecosystem,))
     return PublishResult(True, package, version, artifact, change.serial)

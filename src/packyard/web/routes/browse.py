@@ -12,7 +12,7 @@ from packyard.services import catalog
 from packyard.services.package_view import load_package_view
 from packyard.services.packages import get_package
 from packyard.web.context import Visitor, VisitorDep
-from packyard.web.descriptions import render_description
+from packyard.services.descriptions import description_html
 from packyard.web.pages import cacheable, render
 from packyard.web.route import WebRoute
 
@@ -61,7 +61,7 @@ def package_page(ecosystem: str, name: str, request: Request, visitor: VisitorDe
         def build() -> Response:
             view = load_package_view(registry, session, package)
             details = view.details
-            description = render_description(details.description, details.description_content_type) if details.description else None
+            description = description_html(session, details)
             user = visitor.signed_in.user if visitor.signed_in else None
             manages = user is not None and (user.is_admin or user.name in view.owners)
             return render(
