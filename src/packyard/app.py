@@ -119,7 +119,7 @@ def create_api(registry: Registry) -> FastAPI:
     install_docs(api)
     for router in (health.router, tokens.router, packages.router, audit.router, metrics.router, overview.router, proxy.router):
         api.include_router(router)
-    install_web(api)
+    install_web(api, registry.settings.data_dir)
     return api
 
 

@@ -309,3 +309,29 @@ def test_sign_in_returns_only_to_a_page_of_this_server(server, site):
             form = post_forms(client.get("/signin", params={"next": target}).text)[0]
             response = client.post("/signin", data={**form.fields, "user": "olive", "password": PASSWORD})
             assert response.status_code == 303 and response.headers["location"] == location, target
+
+
+def test_pages_render_whatever_becomes_of_their_compiled_templates(tmp_path):
+    """Compiled templates are kept on disk for the next start; a copy that is corrupt, or a
+    directory that is gone (a full or broken disk), makes a page compile its template, never fail."""
+    import shutil
+
+    from jinja2 import DictLoader, Environment
+
+    from packyard.web.pages import CompiledTemplates
+
+    directory = tmp_path / "compiled-templates"
+
+    def render(cache: CompiledTemplates, value: int) -> str:
+        environment = Environment(loader=DictLoader({"page.html": "<p>{{ value }}</p>"}), bytecode_cache=cache)
+        return environment.get_template("page.html").render(value=value)
+
+    assert render(CompiledTemplates(directory), 1) == "<p>1</p>"
+    (kept,) = directory.iterdir()
+    kept.write_bytes(kept.read_bytes()[:20])  # cut short
+    assert render(CompiledTemplates(directory), 2) == "<p>2</p>"
+    kept.write_bytes(b"garbage")
+    assert render(CompiledTemplates(directory), 3) == "<p>3</p>"
+    cache = CompiledTemplates(directory)
+    shutil.rmtree(directory)  # taken away under a running server: nothing can be kept
+    assert render(cache, 4) == "<p>4</p>"
