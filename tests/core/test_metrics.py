@@ -206,10 +206,7 @@ def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
         admin = server.mint_token("admin", user="root")
         for i in range(30):
             assert httpx.get(server.url + "/rubygems/names", headers={"X-Request-ID": f"names-{i}"}, timeout=30).status_code == 200
-        by_pid: dict[int, int] = {}
-        for line in access_lines(server):
-            if line["path"] == "/rubygems/names":
-                by_pid[line["pid"]] = by_pid.get(line["pid"], 0) + 1
+        by_pid = eventually(lambda: _names_lines_by_pid(server, 30))  # a line may be written just after its answer
         eventually(lambda: _names_total(scrape(server, admin)[0], 30))
         victim = max(by_pid, key=by_pid.get)  # the worker that answered most of them
         metrics_dir = Path(_environ(victim)["PACKYARD_METRICS_DIR"])
@@ -248,6 +245,16 @@ def _environ(pid: int) -> dict[str, str]:
 
 def _files_are(directory: Path, names: list[str]) -> None:
     assert sorted(p.name for p in directory.glob("*.json")) == sorted(names)
+
+
+def _names_lines_by_pid(server: RunningServer, expected: int) -> dict[int, int]:
+    """How many of the `expected` access-log lines of /rubygems/names each worker wrote."""
+    by_pid: dict[int, int] = {}
+    for line in access_lines(server):
+        if line["path"] == "/rubygems/names":
+            by_pid[line["pid"]] = by_pid.get(line["pid"], 0) + 1
+    assert sum(by_pid.values()) == expected, by_pid
+    return by_pid
 
 
 def _names_in_file(path: Path, expected: int) -> None:
