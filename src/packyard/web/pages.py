@@ -40,7 +40,7 @@ log = logging.getLogger("packyard.web")
 
 class CompiledTemplates(FileSystemBytecodeCache):
     """Jinja's compiled templates kept on disk, so a process's first page after a restart does not
-    compile them again (~10 ms for a package page); a cache that cannot be read or written (disk
+    compile them again (10-30 ms for a package page); a cache that cannot be read or written (disk
     full, a directory taken away) only makes pages compile, never fail."""
 
     def __init__(self, directory: Path) -> None:
