@@ -40,9 +40,14 @@ GENERATION_BYTES = 8
 BlobPath = Callable[[str], Path]
 
 
+def _temp_beside(path: Path) -> Path:
+    """A temporary name in the same directory, unique to this process and thread."""
+    return path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
+
+
 def write_atomic(path: Path, data: bytes, mtime: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
+    tmp = _temp_beside(path)
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -60,7 +65,7 @@ def link_atomic(path: Path, target: Path) -> None:
             return
     except OSError:
         pass
-    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
+    tmp = _temp_beside(path)
     tmp.unlink(missing_ok=True)
     os.symlink(relative, tmp)
     os.replace(tmp, path)
@@ -108,7 +113,7 @@ def move_generation(path: Path) -> None:
 
 def _create_generation(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}"
+    tmp = _temp_beside(path)
     try:
         tmp.write_bytes(os.urandom(GENERATION_BYTES))
         os.link(tmp, path)
