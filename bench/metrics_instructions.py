@@ -44,6 +44,7 @@ from pathlib import Path
 
 import httpx
 from _harness import PIP_ACCEPT, discard, pin_server, populate_pypi, populate_rubygems, server_cpu_split, start, tempdir, wrk
+from prometheus_client.parser import text_string_to_metric_families
 
 from packyard.observability.metrics import DURATION_BUCKETS
 from tests.support.server import RunningServer, launch_server, wait_ready
@@ -162,14 +163,18 @@ def instructions(server: RunningServer, out: Path, raw: bytes, requests: int, id
 def beyond_fastest(server: RunningServer, token: str, ecosystem: str, route: str) -> int:
     """Reads of the route the server's histogram counted beyond its fastest bucket so far."""
     text = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=300).text
-    series = f'ecosystem="{ecosystem}"'
-    def value(line_start: str, extra: str = "") -> float:
-        for line in text.splitlines():
-            if line.startswith(line_start) and series in line and f'route="{route}"' in line and extra in line:
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
-    fastest = f'le="{DURATION_BUCKETS[0]}"'
-    return int(value("packyard_read_duration_seconds_count{") - value("packyard_read_duration_seconds_bucket{", fastest))
+    count = fastest = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name != "packyard_read_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.labels.get("ecosystem") != ecosystem or sample.labels.get("route") != route:
+                continue
+            if sample.name.endswith("_count"):
+                count = sample.value
+            elif sample.name.endswith("_bucket") and float(sample.labels["le"]) == DURATION_BUCKETS[0]:
+                fastest = sample.value
+    return int(count - fastest)
 
 
 def search_instructions() -> float:
