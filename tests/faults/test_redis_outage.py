@@ -8,14 +8,19 @@ else the local 127.0.0.1:6379), over the pass's database."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import httpx
 
-from tests.faults.faultkit import SCOPES, gem_push
+from tests.faults.faultkit import SCOPES, behind_proxy, gem_push, proxy_for
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
+from tests.support.backends import LOCAL_REDIS_URL, TEST_REDIS_URL, new_backend
+from tests.support.server import start_server
+
+REDIS_URL = TEST_REDIS_URL or LOCAL_REDIS_URL
 
 
 def _everything_answers(server, token: str, versions: list[str]) -> None:
@@ -76,3 +81,49 @@ def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(redis
     assert ready.status_code == 200 and "degraded" not in ready.json()
     log = server.log()
     assert "Traceback" not in log and "Redis is reachable again" in log
+
+
+def test_a_process_that_never_saw_the_outage_does_not_serve_what_redis_missed(tmp_path):
+    """Two servers on one database and one Redis. While Redis is away, A publishes and B is not
+    asked anything, so B's own Redis calls never fail; only its serial feed saw the outage. When
+    Redis is back, B must not serve Redis's copies of before the outage (B repairs them before it
+    trusts Redis), and a change A makes while its breaker still waits out a cool-down must reach
+    Redis all the same (A tries Redis at once on a write)."""
+    backend = dataclasses.replace(new_backend(), redis_url=REDIS_URL)
+    proxy = proxy_for(backend.redis_url)
+    proxied = behind_proxy(backend, redis=proxy)
+    data_dir = tmp_path / "shared"
+    a = start_server(data_dir, backend=proxied, log_path=tmp_path / "a.log")
+    b = start_server(data_dir, backend=proxied, log_path=tmp_path / "b.log")
+    token = a.mint_token(*SCOPES)
+    dists = tmp_path / "dists"
+    dists.mkdir()
+
+    def publish(version: str) -> None:
+        wheel = build_wheel(dists, "unseen", version)
+        assert http_upload(a.url, token, wheel, "unseen", version).status_code == 200
+
+    def page(server) -> str:
+        answer = httpx.get(f"{server.url}/pypi/simple/unseen/", timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    try:
+        publish("1.0")
+        assert "unseen-1.0-" in page(b)
+        proxy.close()
+        publish("2.0")
+        for _ in range(12):  # A's failed probes double its cool-down (1, 2, 4 s...)
+            assert "unseen-2.0-" in page(a)
+            time.sleep(0.3)
+        proxy.open()
+        assert "unseen-2.0-" in page(b)  # before B's feed resubscribes (it backs off up to 2 s)
+        publish("3.0")  # A's breaker is still open
+        shown = page(b)
+        assert "unseen-2.0-" in shown and "unseen-3.0-" in shown, shown
+    finally:
+        proxy.open()
+        a.stop()
+        b.stop()
+        proxy.stop()
+        backend.drop()

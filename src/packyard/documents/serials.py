@@ -41,6 +41,8 @@ JournalLookup = Callable[[str], int]
 
 class SerialBoard(ABC):
     feed: SerialFeed | None = None  # pushes changes to this process (started on the event loop by the app)
+    # Set while this process's feed had a gap not yet repaired: the serials known when it began.
+    gap_since: dict[str, int] | None = None
 
     def __init__(self, lookup: JournalLookup):
         self.lookup = lookup
@@ -65,6 +67,9 @@ class SerialBoard(ABC):
     def changed_at(self, ecosystem: str, key: str) -> int:
         """The newest serial announced for `key` (see `validity`)."""
         return 0
+
+    def repair_gap(self) -> None:
+        """Run the `gap_repairs` for a pending gap (see `RedisSerialBoard.repair_gap`)."""
 
 
 class JournalSerialBoard(SerialBoard):
@@ -160,9 +165,11 @@ return 1
         self._key_serials: dict[tuple[str, str], int] = {}
         self._epochs: dict[str, int] = {}
         self._changes = threading.local()
-        # Set when the feed stops being live: the serials known then. Documents changed after them
-        # may be missing from Redis (a write-through that failed meanwhile): repaired before it is live again.
-        self._gap_since: dict[str, int] | None = None
+        # `gap_since` is set when the feed stops being live: documents changed after those serials
+        # may be missing from Redis (a write-through that failed meanwhile), so they are repaired
+        # before this process trusts Redis again (`repair_gap`). `_gaps` counts the gaps begun.
+        self._gaps = 0
+        self._gap_lock = threading.Lock()
         self.feed = SerialFeed(url, self.channel, self._on_message, self._resync, self._on_gap) if url else None
 
     def current(self, ecosystem: str) -> int:
@@ -184,7 +191,7 @@ return 1
         self._ecosystems.add(ecosystem)
         if not self.redis.available:
             return self.lookup(ecosystem)
-        if self._synced.get(ecosystem, 0) != self.redis.recoveries:  # (start-up resyncs: create_app)
+        if self._synced.get(ecosystem, 0) != self.redis.recoveries:  # (start-up resyncs: create_app; -1: a gap)
             serial = self.lookup(ecosystem)  # other processes' publishes may have been lost too
             if self._store(ecosystem, serial):
                 self._synced[ecosystem] = self.redis.recoveries
@@ -272,20 +279,37 @@ return 1
 
     def _on_gap(self) -> None:
         with self._lock:
-            if self._gap_since is None:
-                self._gap_since = dict(self._pushed)
+            self._gaps += 1
+            if self.gap_since is None:
+                self.gap_since = dict(self._pushed)
+
+    def repair_gap(self) -> None:
+        """Write the documents changed since the gap began to Redis again (`gap_repairs`; another
+        process's write-through may have failed while this one was not following), then read each
+        serial from the journal once more and set it in Redis (a failed publish left it behind).
+        Called by the feed when it resubscribes, and by a read that comes first: a process whose own
+        calls never failed during an outage must not trust Redis's older copies either. Raises
+        RedisUnavailable (or the database's error) when it cannot; the gap then stays pending."""
+        with self._gap_lock:
+            with self._lock:
+                since, gaps = self.gap_since, self._gaps
+            if since is None:
+                return
+            for repair in self.gap_repairs:
+                repair(since)
+            with self._lock:
+                if self._gaps == gaps:  # no new gap began meanwhile
+                    self.gap_since = None
+                for ecosystem in self._ecosystems:
+                    self._synced[ecosystem] = -1
 
     def _resync(self) -> None:
         """The feed (re)subscribed: notifications may have been missed, so repair the Redis copies
-        written since the gap (`gap_repairs`), then read every serial this process has used again
+        written since the gap (`repair_gap`), then read every serial this process has used again
         (the journal; Redis while the database is unreachable). Raises when it cannot: not live."""
         if not self.redis.probe():  # closes this process's breaker at once: Redis answers again
             raise ConnectionError("Redis does not answer")
-        since = self._gap_since
-        if since is not None:
-            for repair in self.gap_repairs:
-                repair(since)
-            self._gap_since = None
+        self.repair_gap()
         with self._lock:
             self._forget_keys()
         for ecosystem in list(self._ecosystems):

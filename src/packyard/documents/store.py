@@ -27,6 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, delete, select
 
 from packyard.db import after_commit
+from packyard.errors import InsufficientStorage, ServiceUnavailable
 from packyard.models import Document, DocumentSegment, JournalEntry
 
 from packyard.documents import rows
@@ -313,6 +314,9 @@ class DocumentStore:
                     log.exception("could not write documents of %s through to files", ecosystem)
         if self.redis is not None:
             self._redis_backlog.update(whole)
+            if not self.redis.redis.available:
+                # Other processes may trust Redis again already: a change must reach it if it answers.
+                self.redis.redis.probe()
             self._flush_redis_backlog()
 
     def _withdraw_public(self, ecosystem: str, key: str, stale_serial: int) -> None:
@@ -355,6 +359,14 @@ class DocumentStore:
                 self.redis.write_many(changed[start:start + 500])
             self._repaired_recoveries = recoveries
         self._flush_redis_backlog()
+
+    def _repair_gap(self) -> None:
+        """This process's serial feed lost Redis and has not resubscribed yet: repair first (see
+        `SerialBoard.repair_gap`). While the repair cannot run, reads go on as they would."""
+        try:
+            self.serials.repair_gap()
+        except (RedisUnavailable, ServiceUnavailable, InsufficientStorage):
+            log.debug("the Redis copies wait for their repair", exc_info=True)
 
     def _flush_redis_backlog(self) -> None:
         """Documents whose write-through to Redis failed are written again once it answers
@@ -408,6 +420,8 @@ class DocumentStore:
         assert self.redis is not None
         if io and self.redis.redis.recoveries != self._repaired_recoveries:
             self._repair_redis()
+        if io and self.serials.gap_since is not None and self.redis.redis.available:
+            self._repair_gap()
         if self._redis_backlog and io:
             self._flush_redis_backlog()
         validity = self.serials.validity(ecosystem)
