@@ -6,6 +6,7 @@ and a plain ASGI hop costs a fraction of a FastAPI route.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -28,6 +29,7 @@ from packyard.observability.metrics import RECORDER
 from packyard.observability.observer import observe
 from packyard.observability.request_context import CURRENT, ECOSYSTEM
 from packyard.web.install import install_web
+from packyard.web.warm_up import warm_up, warm_up_paths
 
 log = logging.getLogger("packyard")
 
@@ -80,11 +82,13 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 def _lifespan(registry: Registry):
     @asynccontextmanager
-    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured,
-        writes its metrics for the other workers' scrapes (metrics.py), hands the GIL round
+        writes its metrics for the other workers' scrapes (metrics.py), renders a page or two
+        before it serves (web/warm_up.py), hands the GIL round
         more often (`GIL_SWITCH_SECONDS`) and keeps garbage collection short (`GC_THRESHOLDS`)."""
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        await warm_up(api, await asyncio.to_thread(warm_up_paths, registry))
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         if registry.settings.metrics:
@@ -120,7 +124,22 @@ def create_api(registry: Registry) -> FastAPI:
     for router in (health.router, tokens.router, packages.router, audit.router, metrics.router, overview.router, proxy.router):
         api.include_router(router)
     install_web(api, registry.settings.data_dir)
+    _build_included_routes(api)
     return api
+
+
+def _build_included_routes(api: FastAPI) -> None:
+    """FastAPI builds the routes of an included router (each one's dependency analysis and pydantic
+    adapters) when a request is first matched against them: a worker's first page paid ~30 ms for
+    it (bench/web_pages.py). Build them here, once, before the worker serves. A FastAPI that builds
+    them eagerly has no `effective_candidates`, and this does nothing."""
+    pending = list(api.router.routes)
+    while pending:
+        route = pending.pop()
+        build = getattr(route, "effective_candidates", None)
+        if build is not None:
+            pending.extend(build())
+            route.effective_low_priority_routes()
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> ASGIApp:

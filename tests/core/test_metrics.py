@@ -279,3 +279,44 @@ def test_a_stopped_server_leaves_no_metrics_directory(tmp_path, workers):
         server.backend.drop()
     assert server.process.returncode == 0, server.log()[-2000:]
     assert list(scratch.glob("packyard-metrics-*")) == []
+
+
+def test_the_start_up_renders_are_in_no_count_and_no_access_line(tmp_path):
+    """Each worker renders the home page and the newest package's page before it serves
+    (web/warm_up.py): operators' numbers must show only the requests clients made."""
+    from tests.support.server import start_server
+
+    server = start_server(tmp_path / "server", workers=2)
+    try:
+        token = server.mint_token("pypi:package:*:write", user="publisher")
+        wheel = build_wheel(tmp_path, "warm-page", "1.0")
+        assert http_upload(server.url, token, wheel, "warm-page", "1.0").status_code == 200
+        server.stop()
+        server = start_server(server.data_dir, workers=2, backend=server.backend, log_path=tmp_path / "again.log")
+        admin = server.mint_token("admin", user="root")
+        page_route = "/packages/{ecosystem}/{name}"
+        scrapes: list = []
+        until_workers_answered(lambda _: _record(scrapes, scrape(server, admin)), 2)  # both workers have started
+        for samples, _ in scrapes:
+            assert _route_total(samples, page_route) == 0 and _route_total(samples, "/") == 0
+        assert not [line for line in access_lines(server) if line["path"] in ("/", "/packages/pypi/warm-page")]
+
+        assert httpx.get(server.url + "/packages/pypi/warm-page", timeout=30).status_code == 200
+        eventually(lambda: _route_total_is(scrape(server, admin)[0], page_route, 1))
+        eventually(lambda: _page_lines_are(server, ["/packages/pypi/warm-page"]))
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
+def _route_total(samples, route: str) -> float:
+    return sum(value for (name, labels), value in samples.items()
+               if name == "packyard_http_requests_total" and dict(labels).get("route") == route)
+
+
+def _route_total_is(samples, route: str, expected: float) -> None:
+    assert _route_total(samples, route) == expected
+
+
+def _page_lines_are(server: RunningServer, expected: list[str]) -> None:
+    assert [line["path"] for line in access_lines(server) if line["path"].startswith("/packages/")] == expected
