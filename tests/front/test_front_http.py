@@ -139,6 +139,11 @@ def test_nginx_never_sends_its_own_etag_or_last_modified(front, published) -> No
         ("/rubygems/info/frontgem", {"Authorization": "not-a-token"}),
         ("/pypi/simple/nothing-here/", {"Accept": PIP_ACCEPT}),
         ("/rubygems/info/nothing-here", {}),
+        # the front's prefix locations: what is not a document's own URL has no file there
+        ("/pypi/simple/front-demo/index.json", {"Accept": PIP_ACCEPT}),
+        ("/pypi/simple/front-demo/index.html", {}),
+        (f"/pypi/files/front-demo/extra/{WHEEL}", {}),
+        ("/rubygems/info/frontgem/extra", {}),
     ],
 )
 def test_the_app_answers_what_nginx_cannot(front, published, path, headers) -> None:
