@@ -1,6 +1,7 @@
 """The read targets of issue #9: the app (2 workers, cold and warm) beside a bare FastAPI route
 serving the same bytes, and the nginx front beside nginx serving the same files with a plain static
 configuration — all in the same run, wrk -t2 -c32 cycling over every project URL (cycle.lua).
+Plain nginx gets the same requests, headers included (pip's `Accept`), at the files' own URLs.
 
     python bench/front_reads.py [--projects 1000 [10000 ...]] [--gems 300] [--seconds 5] [--in-process]
 
@@ -54,13 +55,13 @@ def cases(public, projects: list[str], gems: list[str]) -> list[tuple[str, list[
 
     return [
         ("pypi project pages (JSON)", [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}" for p in projects],
-         [f"/pypi/simple/{p}/index.json" for p in projects]),
+         [f"/pypi/simple/{p}/index.json\tAccept: {PIP_ACCEPT}" for p in projects]),
         ("pypi project pages (HTML)", [f"/pypi/simple/{p}/\tAccept: text/html" for p in projects],
-         [f"/pypi/simple/{p}/index.html" for p in projects]),
+         [f"/pypi/simple/{p}/index.html\tAccept: text/html" for p in projects]),
         ("pypi project pages 304", [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}\tIf-None-Match: "
                                      + etag(f"pypi/simple/{p}/index.json") for p in projects],
-         [f"/pypi/simple/{p}/index.json" for p in projects]),
-        ("pypi root listing (JSON)", [f"/pypi/simple/\tAccept: {PIP_ACCEPT}"], ["/pypi/simple/index.json"]),
+         [f"/pypi/simple/{p}/index.json\tAccept: {PIP_ACCEPT}" for p in projects]),
+        ("pypi root listing (JSON)", [f"/pypi/simple/\tAccept: {PIP_ACCEPT}"], [f"/pypi/simple/index.json\tAccept: {PIP_ACCEPT}"]),
         ("rubygems /info/<gem>", [f"/rubygems/info/{g}" for g in gems], [f"/rubygems/info/{g}" for g in gems]),
         ("rubygems /versions", ["/rubygems/versions"], ["/rubygems/versions"]),
         ("rubygems /versions Range tail", [f"/rubygems/versions\t{tail}"], [f"/rubygems/versions\t{tail}"]),
@@ -70,7 +71,7 @@ def cases(public, projects: list[str], gems: list[str]) -> list[tuple[str, list[
 def static_304(url: str, requests: list[str]) -> list[str]:
     """Plain nginx's own validators for the same files (its mtime-size ETag)."""
     with httpx.Client() as client:
-        return [f"{r}\tIf-None-Match: {client.head(url + r).headers['etag']}" for r in requests]
+        return [f"{r}\tIf-None-Match: {client.head(url + r.split(chr(9))[0]).headers['etag']}" for r in requests]
 
 
 def front_beside_static(front_url: str, requests: list[str], static_url: str, static_requests: list[str], seconds: int,
