@@ -122,6 +122,8 @@ class WatchedContext:
 
     def _failed(self, request) -> None:
         if is_local(request.url):
+            if request.failure == "net::ERR_ABORTED":
+                return  # the browser cancelled it: the page went on (a form sent while its favicon loaded)
             self.failures.append(f"{request.resource_type} {request.url} failed: {request.failure}")
         elif request.failure == "csp":
             self.refused_by_policy.append(request.url)
