@@ -4,7 +4,6 @@ packyard (it speaks rubygems.org's protocols byte for byte, per the conformance 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ import pytest
 from tests.rubygems.conftest import PUSH_SCOPES, push, require_ruby
 from tests.rubygems.gemtools import GemSource, RubyEnv
 from tests.rubygems.test_bundler import gemfile, locked
+from tests.support.access_log import access_lines
 from tests.support.server import RunningServer, start_server
 
 LIFETIME = "1"
@@ -63,13 +63,8 @@ def source(server: RunningServer) -> list[str]:
 def access_log(server: RunningServer, since: int = 0) -> list[tuple[str, int]]:
     """(path below /rubygems, status) of every GET in the server's access log (JSON lines) after
     log offset `since`."""
-    answered = []
-    for line in server.log()[since:].splitlines():
-        if line.startswith("{"):
-            entry = json.loads(line)
-            if entry.get("method") == "GET" and entry.get("path", "").startswith("/rubygems/"):
-                answered.append((entry["path"].removeprefix("/rubygems"), entry["status"]))
-    return answered
+    return [(entry["path"].removeprefix("/rubygems"), entry["status"]) for entry in access_lines(server, since)
+            if entry["method"] == "GET" and entry["path"].startswith("/rubygems/")]
 
 
 def upstream_requests(server: RunningServer, since: int = 0) -> list[str]:

@@ -19,8 +19,11 @@ def access_lines(server: RunningServer, since: int = 0) -> list[dict]:
 
 
 def parse_access_lines(log: str, containing: str = "") -> list[dict]:
-    """The access-log lines in `log`; with `containing`, only those whose text has it (parsed alone)."""
-    return [json.loads(text) for text in log.splitlines()
+    """The access-log lines in `log`; with `containing`, only those whose text has it (parsed alone).
+
+    Only whole lines: a worker may be writing the last one while the test reads the file."""
+    whole = log[:log.rfind("\n") + 1]
+    return [json.loads(text) for text in whole.splitlines()
             if text.startswith("{") and '"request_id"' in text and containing in text]
 
 
