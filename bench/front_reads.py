@@ -4,6 +4,7 @@ configuration — all in the same run, wrk -t2 -c32 cycling over every project U
 Plain nginx gets the same requests, headers included (pip's `Accept`), at the files' own URLs.
 
     python bench/front_reads.py [--projects 1000 [10000 ...]] [--gems 300] [--seconds 5] [--in-process]
+                                [--app-rounds 3] [--front-rounds 3]
 
 Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_REDIS_URL (as for the
 tests) to measure PostgreSQL + Redis. `--in-process` fills the PyPI projects through the app's upload
@@ -91,8 +92,12 @@ def _median_run(runs: list[dict]) -> dict:
     return sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]
 
 
-def measure_size(server, workdir, size: int, gem_count: int, seconds: int, front_rounds: int) -> tuple[object, dict]:
-    """Every path at the registry's current size; returns the (restarted) server and the rows."""
+def measure_size(server, workdir, size: int, gem_count: int, seconds: int, app_rounds: int,
+                 front_rounds: int) -> tuple[object, dict]:
+    """Every path at the registry's current size; returns the (restarted) server and the rows. The
+    app and its references are measured `app_rounds` times, the app restarted before each (one 5 s
+    run swings by up to 2x here, e.g. when one worker happens to take every connection): the run
+    with the median req/s of each."""
     for accept in (PIP_ACCEPT, "text/html"):  # a stale root listing is rendered by its next reader (or soon after)
         httpx.get(server.url + "/pypi/simple/", headers={"Accept": accept}, timeout=120).raise_for_status()
     public = server.data_dir / "public"
@@ -109,13 +114,17 @@ def measure_size(server, workdir, size: int, gem_count: int, seconds: int, front
         for label, requests, static_requests in cases(public, projects, gems):
             if label.endswith("304"):
                 static_requests = static_304(static.url, static_requests)
-            server = restart(server)
+            unvalidated = [r.split("\tIf-None-Match")[0] for r in requests]
+            runs: dict[str, list[dict]] = {"app cold": [], "app warm": [], "fastapi": [], "bare asgi": []}
+            for _ in range(app_rounds):
+                server = restart(server)
+                runs["app cold"].append(wrk_cycle(server.url, requests, seconds))
+                runs["app warm"].append(wrk_cycle(server.url, requests, seconds))
+                runs["fastapi"].append(wrk_cycle(reference_url, unvalidated, seconds))
+                runs["bare asgi"].append(wrk_cycle(bare_url, unvalidated, seconds))
+            row = {name: _median_run(taken) for name, taken in runs.items()}
             front.stop()
             front = start_front(server, workdir / "nginx-front")
-            row = {"app cold": wrk_cycle(server.url, requests, seconds),
-                   "app warm": wrk_cycle(server.url, requests, seconds),
-                   "fastapi": wrk_cycle(reference_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds),
-                   "bare asgi": wrk_cycle(bare_url, [r.split("\tIf-None-Match")[0] for r in requests], seconds)}
             row.update(front_beside_static(front.url, requests, static.url, static_requests, seconds, front_rounds))
             results[label] = row
             print(f"  {size} {label}: " + ", ".join(f"{k} {v['rps']:.0f}/s p99 {v['p99_ms']:.1f}ms"
@@ -130,7 +139,8 @@ def measure_size(server, workdir, size: int, gem_count: int, seconds: int, front
     return server, results
 
 
-def measure(sizes: list[int], gem_count: int, seconds: int, in_process: bool, front_rounds: int) -> list[dict]:
+def measure(sizes: list[int], gem_count: int, seconds: int, in_process: bool, app_rounds: int,
+            front_rounds: int) -> list[dict]:
     """Each size in turn on one growing registry (the gems are pushed once, before the first)."""
     workdir = tempdir()
     server = start(workdir, workers=2)
@@ -143,7 +153,7 @@ def measure(sizes: list[int], gem_count: int, seconds: int, in_process: bool, fr
                 populate_rubygems(server, gem_count, workdir)
             filled = size
             fill_seconds = time.monotonic() - started
-            server, results = measure_size(server, workdir, size, gem_count, seconds, front_rounds)
+            server, results = measure_size(server, workdir, size, gem_count, seconds, app_rounds, front_rounds)
             runs.append({"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results,
                          "load_average": os.getloadavg()[0]})
         return runs
@@ -181,10 +191,11 @@ def main() -> None:
     parser.add_argument("--gems", type=int, default=300)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--app-rounds", type=int, default=3, help="restarts (cold and warm runs) of the app per path")
     parser.add_argument("--front-rounds", type=int, default=3, help="pairs of front and plain nginx runs per path")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    runs = measure(args.projects, args.gems, args.seconds, args.in_process, args.front_rounds)
+    runs = measure(args.projects, args.gems, args.seconds, args.in_process, args.app_rounds, args.front_rounds)
     for run in runs:
         report(run)
     if len(runs) > 1:
