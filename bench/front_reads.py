@@ -96,8 +96,8 @@ def measure_size(server, workdir, size: int, gem_count: int, seconds: int, app_r
                  front_rounds: int) -> tuple[object, dict]:
     """Every path at the registry's current size; returns the (restarted) server and the rows. The
     app and its references are measured `app_rounds` times, the app restarted before each (one 5 s
-    run swings by up to 2x here, e.g. when one worker happens to take every connection): the run
-    with the median req/s of each."""
+    run swings by up to 2x here, with both workers busy either way): the run with the median req/s
+    of each."""
     for accept in (PIP_ACCEPT, "text/html"):  # a stale root listing is rendered by its next reader (or soon after)
         httpx.get(server.url + "/pypi/simple/", headers={"Accept": accept}, timeout=120).raise_for_status()
     public = server.data_dir / "public"
