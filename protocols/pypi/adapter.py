@@ -25,6 +25,7 @@ class PypiAdapter(ProtocolAdapter):
     ecosystem = "pypi"
     scope_noun = "package"
     project_statuses = PROJECT_STATUSES
+    hot_documents = ("simple/",)  # the project pages, HTML and JSON
     documents_format = 3  # 2: the simple pages' ETags are static_etag (nginx's own form); 3: release JSON's last_serial filled on read
 
     def normalize_name(self, name: str) -> str:

@@ -24,6 +24,7 @@ class RubygemsAdapter(ProtocolAdapter):
     ecosystem = "rubygems"
     scope_noun = "gem"
     documents_format = 1
+    hot_documents = ("versions", "info/")  # the compact index bundler walks
 
     # rubygems.org: a gem name is unique case-insensitively (`Foo_Bar` next to `foo_bar` is refused).
     names_differing_in_case_collide = True

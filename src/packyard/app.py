@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,6 +31,9 @@ from packyard.observability.observer import observe
 from packyard.observability.request_context import CURRENT, ECOSYSTEM
 from packyard.web.install import install_web
 from packyard.web.warm_up import warm_up, warm_up_paths
+
+if TYPE_CHECKING:
+    from packyard.documents.serial_feed import SerialFeed
 
 log = logging.getLogger("packyard")
 
@@ -79,23 +83,43 @@ GIL_SWITCH_SECONDS = 0.001
 # 700 (bench/README.md, issue #9).
 GC_THRESHOLDS = (50_000, 20, 100)
 
+# How long a starting worker waits for its serial feed before it serves without the hot documents
+# in memory (the feed's first try connects within 1 s or fails).
+HOT_LOAD_WAIT_SECONDS = 2.0
+
+
+async def _load_hot_documents(registry: Registry, feed: SerialFeed) -> None:
+    """The pages clients walk, from Redis into this worker's memo before it serves
+    (`DocumentStore.load_hot`). A worker whose feed is not live within `HOT_LOAD_WAIT_SECONDS`,
+    or whose database or Redis fails meanwhile, starts without them."""
+    hot = {eco: adapter.hot_documents for eco, adapter in registry.adapters.items() if adapter.hot_documents}
+    if not hot or not await feed.wait_live(HOT_LOAD_WAIT_SECONDS):
+        return
+    try:
+        loaded = await asyncio.to_thread(registry.documents.load_hot, hot)
+    except Exception:
+        log.warning("could not load the hot documents; each is read on its first request", exc_info=True)
+        return
+    log.info("loaded %d hot documents into memory", loaded)
+
 
 def _lifespan(registry: Registry):
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured,
-        writes its metrics for the other workers' scrapes (metrics.py), renders a page or two
+        and then loads the pages clients walk into its memo (`_load_hot_documents`), writes its metrics for the other workers' scrapes (metrics.py), renders a page or two
         before it serves (web/warm_up.py), hands the GIL round
         more often (`GIL_SWITCH_SECONDS`) and keeps garbage collection short (`GC_THRESHOLDS`)."""
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         await warm_up(api, await asyncio.to_thread(warm_up_paths, registry))
+        feed = registry.serials.feed
+        if feed is not None:
+            feed.start()
+            await _load_hot_documents(registry, feed)
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         if registry.settings.metrics:
             RECORDER.start_flushing(registry.settings.metrics_dir, registry.settings.metrics_flush_seconds)
-        feed = registry.serials.feed
-        if feed is not None:
-            feed.start()
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.core.test_metrics import sample, scrape
 from tests.faults.faultkit import behind_proxy, gem_push, proxy_for
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
@@ -264,7 +265,8 @@ def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(
     token = server.mint_token(*SCOPES)
     _publish(server, tmp_path, token, "kept")
     assert gem_push(server.url, token, craft_gem("kept-gem", "1.0.0")).status_code == 200
-    urls = ["/pypi/simple/kept/", "/pypi/simple/", "/rubygems/info/kept-gem", "/rubygems/versions", "/pypi/pypi/kept/json"]
+    urls = ["/pypi/simple/kept/", "/pypi/simple/", "/rubygems/info/kept-gem", "/rubygems/versions", "/pypi/pypi/kept/json",
+            "/rubygems/quick/Marshal.4.8/kept-gem-1.0.0.gemspec.rz"]
     before = {url: httpx.get(server.url + url) for url in urls}
 
     client = redis.Redis.from_url(REDIS_URL)
@@ -276,7 +278,9 @@ def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(
     assert gem_push(server.url, token, craft_gem("other-gem", "1.0.0")).status_code == 200
     # A worker whose memo holds a page it was not told changed keeps serving it; fresh workers
     # (after the start-up sync, which writes every row through, the copies are lost again) must
-    # refill what they read from the rows.
+    # refill what they read from the rows. (The pages clients walk, `hot_documents`, each worker
+    # loaded from Redis when it started: they are served from its memo, and refilled on a miss
+    # like the rest.)
     server.stop()
     old_url = server.url
     server = start_server(server.data_dir, backend=server.backend)
@@ -289,7 +293,8 @@ def test_documents_lost_by_redis_are_refilled_from_the_database_not_re_rendered(
                 assert b"kept" in after.content and b"other" in after.content
             else:  # (the JSON API's absolute URLs name the new port)
                 assert after.content == before[url].content.replace(old_url.encode(), server.url.encode()), url
-        assert client.exists(f"{prefix}doc:pypi:simple/kept/index.html") and client.exists(f"{prefix}doc:rubygems:info/kept-gem")
+        assert client.exists(f"{prefix}doc:pypi:pypi/kept/json")
+        assert client.exists(f"{prefix}doc:rubygems:quick/Marshal.4.8/kept-gem-1.0.0.gemspec.rz")
     finally:
         server.stop()
 
@@ -354,6 +359,47 @@ def test_every_write_is_on_the_next_read_in_every_worker_with_serials_pushed_ove
             assert all(f"1.{i}.0" in info for info in everywhere("/rubygems/info/hammered-gem")), i
             assert all(f"1.{i}.0" in versions for versions in everywhere("/rubygems/versions")), i
         assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
+def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_time(tmp_path):
+    """On the Redis path each worker loads the hot documents (project pages, `/info`,
+    `/versions`) into its memo when it starts, so its first read of each is a memo hit, as
+    fast as its 100th, not a thread hop and a Redis round trip."""
+    backend = dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL)
+    server = start_server(tmp_path / "server", workers=2, backend=backend)
+    try:
+        token = server.mint_token(*SCOPES)
+        names = ["walked-a", "walked-b", "walked-c"]
+        for name in names:
+            _publish(server, tmp_path, token, name)
+        assert gem_push(server.url, token, craft_gem("walked-gem", "1.0.0")).status_code == 200
+        server.stop()
+        server = start_server(server.data_dir, workers=2, backend=backend)
+        admin = server.mint_token("admin", user="root")
+        before, _ = scrape(server, admin)
+        reads = [(f"/pypi/simple/{name}/", accept) for name in names for accept in ({}, JSON_ACCEPT)]
+        reads += [("/rubygems/info/walked-gem", {}), ("/rubygems/versions", {})]
+        answered = 0
+        for path, accept in reads:  # each worker's first read of each
+            statuses = from_every_worker(server, 2, lambda headers: httpx.get(server.url + path, headers={**headers, **accept}).status_code)
+            assert set(statuses) == {200}, path
+            answered += len(statuses)
+
+        def lookups(samples) -> tuple[float, float]:
+            """(hits, misses) of the document memo since the restart's first scrape, in every worker"""
+            return tuple(sample(samples, "packyard_memo_lookups_total", memo="documents", result=result)
+                         - sample(before, "packyard_memo_lookups_total", memo="documents", result=result)
+                         for result in ("hit", "miss"))
+
+        def counted() -> float:
+            hits, misses = lookups(scrape(server, admin)[0])
+            assert hits >= answered
+            return misses
+
+        assert eventually(counted) == 0
     finally:
         server.stop()
         server.backend.drop()

@@ -4,6 +4,8 @@ subscription to Redis that applies notifications and re-reads serials before it 
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 import uuid
 
 import pytest
@@ -37,11 +39,7 @@ def test_the_feed_is_live_only_after_resync_and_applies_every_notification():
     async def scenario() -> None:
         feed = SerialFeed(REDIS_URL, channel, received.append, lambda: resyncs.append(True), lambda: None)
         feed.start()
-        for _ in range(200):
-            if feed.live:
-                break
-            await asyncio.sleep(0.02)
-        assert feed.live and resyncs == [True]  # re-read the serials before trusting the feed
+        assert await feed.wait_live(10) and resyncs == [True]  # re-read the serials before trusting the feed
         client = redis.Redis.from_url(REDIS_URL)
         assert await asyncio.to_thread(client.publish, channel, b"pypi 7\n7 simple/a/index.html") == 1
         for _ in range(200):
@@ -53,3 +51,22 @@ def test_the_feed_is_live_only_after_resync_and_applies_every_notification():
         assert not feed.live
 
     asyncio.run(scenario())
+
+
+def test_a_starting_worker_stops_waiting_for_the_feed_when_its_first_try_fails():
+    """A worker waits for its feed before it loads the hot documents (app.py); with Redis refusing
+    connections it must not wait out the whole timeout."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens once the socket is closed
+
+    async def scenario() -> float:
+        feed = SerialFeed(f"redis://127.0.0.1:{port}/0", "packyard-test:refused", lambda _: None, lambda: None, lambda: None)
+        feed.start()
+        started = time.monotonic()
+        assert not await feed.wait_live(60)
+        waited = time.monotonic() - started
+        await feed.stop()
+        return waited
+
+    assert asyncio.run(scenario()) < 30

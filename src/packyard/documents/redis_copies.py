@@ -53,6 +53,16 @@ class RedisDocuments:
         raw = self._run(lambda client: client.hget(self._key(ecosystem, key), "d"))
         return None if raw is None else StoredDocument.decode(raw)
 
+    def read_many(self, ecosystem: str, keys: list[str]) -> list[StoredDocument | None]:
+        """One pipelined round trip for all of `keys`, in their order."""
+        def operation(client: redis.Redis) -> list:
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hget(self._key(ecosystem, key), "d")
+            return pipe.execute()
+
+        return [None if raw is None else StoredDocument.decode(raw) for raw in self._run(operation)] if keys else []
+
     def write(self, ecosystem: str, key: str, doc: StoredDocument, *, same_serial: bool = False) -> bool:
         """`same_serial`: also replace a copy of the same serial (a refill after a partial loss)."""
         flag = "1" if same_serial else "0"

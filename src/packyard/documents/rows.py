@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from packyard.models import Document, DocumentSegment
 
-from packyard.documents.stored import StoredDocument
+from packyard.documents.stored import DOCUMENT, TEMPLATE, StoredDocument
 
 
 def to_stored(row: Document) -> StoredDocument:
@@ -81,6 +81,14 @@ def _under(ecosystem: str, prefix: str):
 def keys_under(session: Session, ecosystem: str, prefix: str) -> list[str]:
     """Keys starting with `prefix` (an indexed range scan)."""
     return list(session.exec(select(Document.key).where(_under(ecosystem, prefix)).order_by(Document.key)))
+
+
+def served_keys_under(session: Session, ecosystem: str, prefix: str, limit: int) -> list[str]:
+    """Up to `limit` keys starting with `prefix` of public documents served as stored (no blobs,
+    no bookkeeping), in key order."""
+    return list(session.exec(select(Document.key).where(
+        _under(ecosystem, prefix), Document.public == True, col(Document.kind).in_((DOCUMENT, TEMPLATE)))  # noqa: E712
+        .order_by(Document.key).limit(limit)))
 
 
 def load_under(session: Session, ecosystem: str, prefix: str) -> list[str]:

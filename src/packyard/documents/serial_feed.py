@@ -138,6 +138,7 @@ class SerialFeed:
         self.on_gap = on_gap  # called when the feed stops being live
         self.live = False
         self._task: asyncio.Task | None = None
+        self._first_try: asyncio.Event | None = None  # set once the first subscription is live or has failed
 
     @property
     def supported(self) -> bool:
@@ -146,7 +147,17 @@ class SerialFeed:
     def start(self) -> None:
         """Start following on the running loop (call from it, e.g. at lifespan start-up)."""
         if self._task is None and self.supported:
+            self._first_try = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def wait_live(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) for the first subscription to go live or fail: live?"""
+        if self._first_try is not None:
+            try:
+                await asyncio.wait_for(self._first_try.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return self.live
 
     async def stop(self) -> None:
         self.live = False
@@ -170,6 +181,8 @@ class SerialFeed:
                 log.debug("serial feed: %s: %s", type(exc).__name__, exc)
             finally:
                 self.live = False
+                if self._first_try is not None:
+                    self._first_try.set()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
 
@@ -194,6 +207,8 @@ class SerialFeed:
             # in the serials resync reads (every writer commits before it publishes)
             await asyncio.to_thread(self.resync)
             self.live = True
+            if self._first_try is not None:
+                self._first_try.set()
             log.info("following serial changes over Redis pub/sub")
             while not subscription.closed.done():
                 transport.write(_command("PING"))

@@ -49,6 +49,7 @@ _LATER = "packyard.documents.later"
 # An aggregate's render: (a read session, the serial it renders at) -> (body, etag, media type).
 AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
 MEMO_ENTRIES = 65536
+HOT_BATCH = 500  # documents per Redis round trip in `load_hot`
 STALE_PREFIX = "stale/"  # `stale/<key>`: an internal marker, the serial of the last change an aggregate misses
 
 
@@ -453,6 +454,34 @@ class DocumentStore:
         if doc is None:
             doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
         return self.memo.put((ecosystem, key), stamp, doc)
+
+    def load_hot(self, hot: dict[str, tuple[str, ...]]) -> int:
+        """With Redis, once this process follows the serial feed: load the public documents under
+        each ecosystem's hot key prefixes (`ProtocolAdapter.hot_documents`, the pages clients walk)
+        into the memo, a pipelined batch at a time. Otherwise a fresh worker's first read of each
+        page would take a thread hop and a Redis round trip: at 10,000 projects, a third of the
+        warm rate for as long as it takes every worker to read every page once. At most half the
+        memo; the rest is read on its first request, as before. Stamped as a read stamps them, so
+        a change announced while loading makes its entry miss (`changed_at`). Returns how many."""
+        if self.redis is None or self.private_registry:
+            return 0
+        room, loaded = MEMO_ENTRIES // 2, 0
+        for ecosystem, prefixes in hot.items():
+            validity = self.serials.validity(ecosystem)
+            if validity is None:  # not following changes: nothing could tell these entries are stale
+                continue
+            with self.db.read() as session:
+                keys = []
+                for prefix in prefixes:
+                    keys += rows.served_keys_under(session, ecosystem, prefix, room - len(keys))
+            for start in range(0, len(keys), HOT_BATCH):
+                batch = keys[start:start + HOT_BATCH]
+                for key, doc in zip(batch, self.redis.read_many(ecosystem, batch)):
+                    if doc is not None and not doc.absent and doc.serial >= self.serials.changed_at(ecosystem, key):
+                        self.memo.put((ecosystem, key), ("feed", validity), doc)
+                        loaded += 1
+            room -= len(keys)
+        return loaded
 
     def _refill(self, ecosystem: str, key: str) -> StoredDocument | None:
         """The copy is missing: read the row, and put the copy back (never a render)."""
