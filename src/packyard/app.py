@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -25,6 +27,7 @@ from packyard.api.routes import audit, health, metrics, overview, packages, prox
 from packyard.config import Settings
 from packyard.registry import Registry
 from packyard.http import hot_reads
+from packyard.http.supervisor import REPLACES_DEAD_WORKER
 from packyard.http.request_guard import refuse_nul_url, url_has_nul
 from packyard.observability.metrics import RECORDER
 from packyard.observability.observer import observe
@@ -84,8 +87,9 @@ GIL_SWITCH_SECONDS = 0.001
 GC_THRESHOLDS = (50_000, 20, 100)
 
 # How long a starting worker waits for its serial feed before it serves without the hot documents
-# in memory (the feed's first try connects within 1 s or fails).
-HOT_LOAD_WAIT_SECONDS = 2.0
+# in memory: the feed's first try connects within 1 s or fails, then re-reads the serials from
+# the database, which a busy one may take seconds to answer.
+HOT_LOAD_WAIT_SECONDS = 10.0
 
 
 async def _load_hot_documents(registry: Registry, feed: SerialFeed) -> None:
@@ -95,12 +99,13 @@ async def _load_hot_documents(registry: Registry, feed: SerialFeed) -> None:
     hot = {eco: adapter.hot_documents for eco, adapter in registry.adapters.items() if adapter.hot_documents}
     if not hot or not await feed.wait_live(HOT_LOAD_WAIT_SECONDS):
         return
+    started = time.perf_counter()
     try:
         loaded = await asyncio.to_thread(registry.documents.load_hot, hot)
     except Exception:
         log.warning("could not load the hot documents; each is read on its first request", exc_info=True)
         return
-    log.info("loaded %d hot documents into memory", loaded)
+    log.info("loaded %d hot documents into memory in %.0f ms", loaded, (time.perf_counter() - started) * 1000)
 
 
 def _lifespan(registry: Registry):
@@ -170,7 +175,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     registry = registry or Registry(settings or Settings())
     if registry.settings.test_hooks:
         log.warning("PACKYARD_TEST_HOOKS=true: test-only endpoints are on (settable clock). Never run like this in production.")
-    registry.resync_serials()
+    registry.resync_serials(announce=os.environ.get(REPLACES_DEAD_WORKER) == "1")
     adapters = {ecosystem: adapter.create_app(registry) for ecosystem, adapter in registry.adapters.items()}
     offers = {ecosystem: registry.adapters[ecosystem].hot_reads(app) for ecosystem, app in adapters.items()}
     watching = observe(registry)

@@ -168,10 +168,16 @@ class Registry:
         """Tell every process that `serial` is committed (call after the commit)."""
         self.serials.publish(ecosystem, serial)
 
-    def resync_serials(self) -> None:
-        """Catch the board up with the journal (a process may have died between commit and publish)."""
+    def resync_serials(self, *, announce: bool = False) -> None:
+        """Catch the board up with the journal (a process may have died between commit and publish).
+        `announce`: tell every process that changes may have gone unannounced, even when the
+        serial is caught up (a worker replacing one that died: its last change's publish may be lost)."""
         for ecosystem in self.adapters:
-            self.serials.publish(ecosystem, self._journal_serial(ecosystem))
+            serial = self._journal_serial(ecosystem)
+            if announce:
+                self.serials.publish(ecosystem, serial)
+            else:
+                self.serials.catch_up(ecosystem, serial)
 
     def _journal_serial(self, ecosystem: str) -> int:
         with self.db.read() as session:

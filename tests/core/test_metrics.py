@@ -212,6 +212,7 @@ def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
         metrics_dir = Path(_environ(victim)["PACKYARD_METRICS_DIR"])
         # a worker killed outright loses what it counted since its last flush (at most a second): wait for it
         eventually(lambda: _names_in_file(metrics_dir / f"{victim}.json", by_pid[victim]))
+        started = _workers_of(server)
         os.kill(victim, signal.SIGKILL)
 
         eventually(lambda: _died(server, victim), timeout=30)  # uvicorn's supervisor starts another worker
@@ -224,6 +225,9 @@ def test_a_replaced_workers_counts_stay_in_every_scrape(tmp_path):
         retired = json.loads((metrics_dir / "retired.json").read_text())
         assert retired["pids"] == [victim]
         eventually(lambda: _files_are(metrics_dir, ["retired.json", *(f"{pid}.json" for pid in live)]))
+        # and the replacement was told it replaces a dead worker (`resync_serials(announce=True)`)
+        for pid in live:
+            assert (_environ(pid).get("PACKYARD_REPLACES_DEAD_WORKER") == "1") == (pid not in started), pid
     finally:
         server.stop()
         server.backend.drop()
@@ -235,6 +239,12 @@ def _names_total(samples, expected: int) -> None:
 
 def _died(server: RunningServer, pid: int) -> None:
     assert f"Child process [{pid}] died" in server.log()
+
+
+def _workers_of(server: RunningServer) -> set[int]:
+    parent = server.process.pid
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return {int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
 
 
 def _environ(pid: int) -> dict[str, str]:

@@ -56,6 +56,10 @@ class SerialBoard(ABC):
     def publish(self, ecosystem: str, serial: int) -> None:
         """Called after a commit; never moves the serial backwards."""
 
+    def catch_up(self, ecosystem: str, serial: int) -> None:
+        """At a worker's start: `serial` is the journal's; publish it if a change may be unannounced."""
+        self.publish(ecosystem, serial)
+
     def changed(self, ecosystem: str, keys: dict[str, int]) -> None:
         """Documents this thread just wrote through (key -> serial), announced with its next publish."""
 
@@ -139,20 +143,30 @@ class FileSerialBoard(SerialBoard):
 
 class RedisSerialBoard(SerialBoard):
     # Set only if it grows, then tell every process. The key expires, so a publish lost while Redis
-    # was away heals itself from the journal within minutes.
+    # was away heals itself from the journal within minutes. The second key, which does not expire,
+    # is the newest serial ever announced (`catch_up`).
     _SET_MAX = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', 300) end
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[2]) or '-1') then redis.call('SET', KEYS[2], ARGV[1]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
+"""
+    # Announced already: only set the serial (it may have expired); 1 otherwise (publish it).
+    _CAUGHT_UP = """
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[2]) or '-1') then return 1 end
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '-1') then redis.call('SET', KEYS[1], ARGV[1], 'EX', 300) end
+return 0
 """
 
     def __init__(self, lookup: JournalLookup, redis: GuardedRedis, prefix: str, url: str | None = None):
         super().__init__(lookup)
         self.redis = redis
         self.prefix = prefix + "serial:"
+        self.announced_prefix = prefix + "announced:"
         self.channel = prefix + "serials"
         self._set_max = redis.client.register_script(self._SET_MAX)
+        self._caught_up = redis.client.register_script(self._CAUGHT_UP)
         self._unpublished: dict[str, int] = {}  # publishes Redis missed, replayed when it is back
         self._synced: dict[str, int] = {}  # ecosystem -> redis.recoveries when last resynced
         self._lock = threading.Lock()
@@ -239,8 +253,22 @@ return 1
         # "<ecosystem> <serial>" then "<serial> <key>" per changed document; "... *": changes not named
         head = f"{ecosystem} {serial}" if keys is not None else f"{ecosystem} {serial} *"
         message = "\n".join([head, *(f"{doc_serial} {key}" for key, doc_serial in (keys or {}).items())])
-        done = lambda client: self._set_max(keys=[self.prefix + ecosystem], args=[serial, self.channel, message], client=client)  # noqa: E731
+        done = lambda client: self._set_max(keys=self._keys(ecosystem), args=[serial, self.channel, message], client=client)  # noqa: E731
         return self.redis.run(done, None) is not None
+
+    def _keys(self, ecosystem: str) -> list[str]:
+        return [self.prefix + ecosystem, self.announced_prefix + ecosystem]
+
+    def catch_up(self, ecosystem: str, serial: int) -> None:
+        """A publish without keys makes every process drop the ecosystem's memo, so a starting
+        worker sends one only when the journal is ahead of every serial announced (a process died
+        between its commit and its publish): starting a worker leaves the others' memos warm."""
+        self._ecosystems.add(ecosystem)
+        caught_up = self.redis.run(lambda client: self._caught_up(keys=self._keys(ecosystem), args=[serial], client=client), None)
+        if caught_up == 0:
+            self._raise(ecosystem, serial)
+        else:  # behind, or Redis did not answer (the publish is then replayed when it does)
+            self.publish(ecosystem, serial)
 
     def _raise(self, ecosystem: str, serial: int) -> None:
         with self._lock:

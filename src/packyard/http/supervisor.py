@@ -8,11 +8,14 @@ arrives; each worker closes its own as it starts draining, so the port is closed
 and nginx's `proxy_next_upstream error` sends new requests to another replica immediately.
 
 It also retires the metrics file of every worker that is gone (died and replaced, or removed),
-so a scrape keeps counting what it did but the directory holds one file per live worker.
+so a scrape keeps counting what it did but the directory holds one file per live worker, and
+tells a worker started in place of one that died so (`REPLACES_DEAD_WORKER`): the dead one may
+have committed a change it never announced (`Registry.resync_serials`).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -24,12 +27,19 @@ from uvicorn.supervisors import Multiprocess
 from packyard.observability.metrics import retire_worker
 
 
+REPLACES_DEAD_WORKER = "PACKYARD_REPLACES_DEAD_WORKER"
+
+
 class DrainingMultiprocess(Multiprocess):
     metrics_dir: Path | None = None
     _workers: frozenset[int | None] = frozenset()
 
     def keep_subprocess_alive(self) -> None:
-        super().keep_subprocess_alive()
+        os.environ[REPLACES_DEAD_WORKER] = "1"  # read by the workers this starts (spawned: they copy it)
+        try:
+            super().keep_subprocess_alive()
+        finally:
+            del os.environ[REPLACES_DEAD_WORKER]
         workers = frozenset(process.pid for process in self.processes)
         if self.metrics_dir is not None:
             for pid in self._workers - workers:
