@@ -364,6 +364,37 @@ def test_every_write_is_on_the_next_read_in_every_worker_with_serials_pushed_ove
         server.backend.drop()
 
 
+def test_a_new_project_is_in_every_workers_root_listing_once_the_listing_is_rendered_again(tmp_path):
+    """The root listing is rendered after the change, in the background (`refresh_later`), which
+    then clears its stale marker: that render is announced with its keys, so a worker holding the
+    older listing in its memo (here: every worker) drops it rather than trust the cleared marker."""
+    from packyard.documents import rows
+
+    server = start_server(tmp_path / "server", workers=2,
+                          backend=dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL))
+    try:
+        token = server.mint_token(*SCOPES)
+        registry = server.registry()
+
+        def rendered() -> None:
+            with registry.db.read() as session:
+                assert rows.keys_under(session, "pypi", "stale/") == []
+
+        def everywhere() -> list[str]:
+            return from_every_worker(server, 2, lambda headers: httpx.get(server.url + "/pypi/simple/", headers=headers).text)
+
+        _publish(server, tmp_path, token, "listed-first")
+        eventually(rendered)
+        assert all("listed-first" in page for page in everywhere())  # in every worker's memo now
+        for i in range(3):
+            _publish(server, tmp_path, token, f"listed-{i}")
+            eventually(rendered)
+            assert all(f"listed-{i}" in page for page in everywhere()), i
+    finally:
+        server.stop()
+        server.backend.drop()
+
+
 def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_time(tmp_path):
     """On the Redis path each worker loads the hot documents (project pages, `/info`,
     `/versions`) into its memo when it starts, so its first read of each is a memo hit, as

@@ -241,15 +241,20 @@ class DocumentStore:
             if current and stale is None:
                 return False
             rendered = None if current else render(session, serial)
+        wrote = False
         with self.db.write(lock=ecosystem) as session:  # a short transaction: one or two rows
             stored = _serial_of(session, ecosystem, key)
             if rendered is not None and (stored is None or stored < serial):
                 body, etag, media_type = rendered
                 self.put(session, ecosystem, key, body, serial=serial, now=now or _utcnow(), etag=etag, media_type=media_type,
                          public=True)
+                wrote = True
             stale = _serial_of(session, ecosystem, marker)
             if stale is not None and stale <= serial:
                 self.remove(session, ecosystem, marker, serial=serial)
+                wrote = True
+        if wrote:  # name both to every process: one holding the older aggregate in its memo drops it
+            self.serials.publish(ecosystem, serial)
         return rendered is not None
 
     def _pending(self, session: Session) -> dict[tuple[str, str], StoredDocument]:
