@@ -111,10 +111,11 @@ async def _load_hot_documents(registry: Registry, feed: SerialFeed) -> None:
 def _lifespan(registry: Registry):
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        """Each worker follows serial changes pushed over Redis (serial_feed.py), if configured,
-        and then loads the pages clients walk into its memo (`_load_hot_documents`), writes its metrics for the other workers' scrapes (metrics.py), renders a page or two
-        before it serves (web/warm_up.py), hands the GIL round
-        more often (`GIL_SWITCH_SECONDS`) and keeps garbage collection short (`GC_THRESHOLDS`)."""
+        """Each worker renders a page or two before it serves (web/warm_up.py), follows serial
+        changes pushed over Redis (serial_feed.py), if configured, and then loads the pages clients
+        walk into its memo (`_load_hot_documents`), writes its metrics for the other workers'
+        scrapes (metrics.py), hands the GIL round more often (`GIL_SWITCH_SECONDS`) and keeps
+        garbage collection short (`GC_THRESHOLDS`)."""
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         await warm_up(api, await asyncio.to_thread(warm_up_paths, registry))
         feed = registry.serials.feed
