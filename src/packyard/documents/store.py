@@ -464,7 +464,7 @@ class DocumentStore:
         """With Redis, once this process follows the serial feed: load the public documents under
         each ecosystem's hot key prefixes (`ProtocolAdapter.hot_documents`, the pages clients walk)
         into the memo, a pipelined batch at a time. Otherwise a fresh worker's first read of each
-        page would take a thread hop and a Redis round trip: at 10,000 projects, a seventh of the
+        page would take a thread hop and a Redis round trip: at 10,000 projects, a sixth of the
         warm rate or less for as long as it takes every worker to read every page once. At most half the
         memo; the rest is read on its first request, as before. Stamped as a read stamps them, so
         a change announced while loading makes its entry miss (`changed_at`). Returns how many."""
