@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from tests.faults.faultkit import SCOPES, behind_proxy, gem_push, proxy_for
+from tests.faults.faultkit import FAST_FAILING, SCOPES, behind_proxy, gem_push, proxy_for
 from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
@@ -127,3 +127,67 @@ def test_a_process_that_never_saw_the_outage_does_not_serve_what_redis_missed(tm
         b.stop()
         proxy.stop()
         backend.drop()
+
+
+def test_redis_back_while_the_database_is_down_serves_and_repairs_once_the_database_returns(postgres_backend, tmp_path):
+    """Redis goes away and a change is made (its write-through to Redis fails); then the database
+    goes away and Redis comes back. Redis's copies are repaired from the rows, which needs the
+    database: until it returns, reads go on from what Redis and the memo hold (200, never a 503
+    for a page that exists), and once it is back the change shows on every read."""
+    backend = dataclasses.replace(postgres_backend, redis_url=REDIS_URL)
+    redis_proxy, database_proxy = proxy_for(backend.redis_url), proxy_for(backend.database_url)
+    server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=database_proxy, redis=redis_proxy),
+                          workers=2, extra_env=FAST_FAILING)
+    token = server.mint_token(*SCOPES)
+    dists = tmp_path / "dists"
+    dists.mkdir()
+
+    def publish(version: str) -> None:
+        wheel = build_wheel(dists, "doubled", version)
+        assert http_upload(server.url, token, wheel, "doubled", version).status_code == 200
+        assert gem_push(server.url, token, craft_gem("doubled-gem", f"{version}.0")).status_code == 200
+
+    def reads() -> list[httpx.Response]:
+        return [httpx.get(server.url + path, timeout=30)
+                for path in ("/pypi/simple/doubled/", "/rubygems/info/doubled-gem", "/rubygems/versions")]
+
+    def shows(version: str) -> bool:
+        page, info, versions = reads()
+        return (all(r.status_code == 200 for r in (page, info, versions)) and f"doubled-{version}-py3" in page.text
+                and f"\n{version}.0 " in "\n" + info.text and f"{version}.0" in versions.text)
+
+    try:
+        publish("1.0")
+        assert all(r.status_code == 200 for r in reads())
+        redis_proxy.close()
+        publish("1.1")
+        for _ in range(6):  # both workers read the rows, and their breakers open
+            assert shows("1.1")
+
+        database_proxy.close()
+        redis_proxy.open()
+        deadline = time.monotonic() + 60
+        while True:  # every worker whose breaker opened probes Redis and uses it again
+            for answer in reads():
+                assert answer.status_code == 200, (answer.url, answer.status_code, answer.text)
+            assert shows("1.0")
+            log = server.log()
+            if log.count("Redis is reachable again") >= log.count("Redis is unreachable") > 0:
+                break
+            assert time.monotonic() < deadline, log[-3000:]
+            time.sleep(0.2)
+        for _ in range(10):  # and reads after the recovery too, while the repair cannot run
+            assert all(r.status_code == 200 for r in reads()), [(r.url, r.status_code, r.text) for r in reads()]
+
+        database_proxy.open()
+        deadline = time.monotonic() + 30
+        while not all(shows("1.1") for _ in range(6)):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert "Traceback" not in server.log()
+    finally:
+        redis_proxy.open()
+        database_proxy.open()
+        server.stop()
+        redis_proxy.stop()
+        database_proxy.stop()

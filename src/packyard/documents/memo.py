@@ -32,6 +32,12 @@ class Memo(Generic[T]):
             self._data.move_to_end(key)
             return item[1]
 
+    def held(self, key: Hashable) -> T | None:
+        """The value kept for `key` whatever its stamp: a last resort when no stamp can be had."""
+        with self._lock:
+            item = self._data.get(key)
+            return None if item is None else item[1]
+
     def put(self, key: Hashable, stamp: object, value: T) -> T:
         with self._lock:
             self._data[key] = (stamp, value)

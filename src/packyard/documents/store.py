@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -50,6 +51,7 @@ _LATER = "packyard.documents.later"
 AggregateRender = Callable[[Session, int], tuple[bytes, str, str]]
 MEMO_ENTRIES = 65536
 HOT_BATCH = 500  # documents per Redis round trip in `load_hot`
+REPAIR_RETRY_SECONDS = 1.0  # between tries of a Redis repair the database's absence stopped
 STALE_PREFIX = "stale/"  # `stale/<key>`: an internal marker, the serial of the last change an aggregate misses
 
 
@@ -88,6 +90,7 @@ class DocumentStore:
         self._repaired_recoveries = redis.redis.recoveries if redis is not None else 0
         self._healthy_serial: dict[str, int] = {}
         self._repair_lock = threading.Lock()
+        self._repair_retry_at = 0.0  # monotonic; set while a repair waits for the database
         if redis is not None:
             serials.gap_repairs.append(self._repair_since)
         self.filled_memo: Memo[tuple[bytes, str]] = Memo(MEMO_ENTRIES)
@@ -335,21 +338,33 @@ class DocumentStore:
 
     def _repair_redis(self) -> None:
         """Redis is back after an outage: documents that changed meanwhile (in any process; their
-        write-through failed) are written again from the rows, before this process reads Redis."""
+        write-through failed) are written again from the rows, before this process reads Redis.
+        With the database away too the repair waits for it (tried again at most once a
+        `REPAIR_RETRY_SECONDS`), and reads go on meanwhile from what Redis and the memo hold, as
+        they do when the serial feed's repair cannot run (`_repair_gap`): a page that exists is
+        served, if older than the change Redis missed, rather than a 503."""
         assert self.redis is not None
+        if time.monotonic() < self._repair_retry_at:
+            return
         with self._repair_lock:
             recoveries = self.redis.redis.recoveries
-            if recoveries == self._repaired_recoveries:
+            if recoveries == self._repaired_recoveries or time.monotonic() < self._repair_retry_at:
                 return
-            with self.db.read() as session:
-                changed = [(eco, key, doc) for eco in rows.ecosystems(session)
-                           for key, doc in rows.changed_since(session, eco, self._healthy_serial.get(eco, 0))]
+            try:
+                with self.db.read() as session:
+                    changed = [(eco, key, doc) for eco in rows.ecosystems(session)
+                               for key, doc in rows.changed_since(session, eco, self._healthy_serial.get(eco, 0))]
+            except (ServiceUnavailable, InsufficientStorage):
+                if not self._repair_retry_at:  # once per wait, not once per try
+                    log.warning("Redis is back but the database is not: its copies are repaired once the database answers")
+                self._repair_retry_at = time.monotonic() + REPAIR_RETRY_SECONDS
+                return
             try:
                 for start in range(0, len(changed), 500):
                     self.redis.write_many(changed[start:start + 500])
             except RedisUnavailable:
                 return  # down again: the next recovery repairs
-            self._repaired_recoveries = recoveries
+            self._repaired_recoveries, self._repair_retry_at = recoveries, 0.0
 
     def _repair_since(self, since: dict[str, int]) -> None:
         """The serial feed is back after a gap: write every row changed since the serials known
@@ -441,7 +456,12 @@ class DocumentStore:
                 self._healthy_serial[ecosystem] = serial
         else:
             healthy = self.redis.redis.available
-            serial = self.serials.current(ecosystem)
+            try:
+                serial = self.serials.current(ecosystem)
+            except (ServiceUnavailable, InsufficientStorage) as exc:
+                if not io:
+                    raise NeedsIO() from None
+                return self._without_serial(ecosystem, key, exc)
             if healthy and self.redis.redis.available:
                 self._healthy_serial[ecosystem] = serial
             doc = self.memo.get((ecosystem, key), serial)
@@ -459,6 +479,20 @@ class DocumentStore:
         if doc is None:
             doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
         return self.memo.put((ecosystem, key), stamp, doc)
+
+    def _without_serial(self, ecosystem: str, key: str, fault: Exception) -> StoredDocument | None:
+        """No serial to validate against: the database is away, and Redis too from this process's
+        view (or it lost the serial). Serve the copy this process holds, else Redis's, rather than a
+        503; without either the database's error stands. Kept nowhere: the next read asks again."""
+        doc = self.memo.held((ecosystem, key))
+        if doc is None and safe_key(key) and self.redis is not None:
+            try:
+                doc = self.redis.read(ecosystem, key)
+            except RedisUnavailable:
+                doc = None
+        if doc is None:
+            raise fault
+        return doc
 
     def load_hot(self, hot: dict[str, tuple[str, ...]]) -> int:
         """With Redis, once this process follows the serial feed: load the public documents under
