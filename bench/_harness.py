@@ -142,10 +142,11 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 def start_static_nginx(public: Path, prefix: Path, workers: int = 2) -> RunningNginx:
-    """nginx serving the same files with a plain static configuration (the reference for the front)."""
+    """nginx serving the same files with a plain static configuration (the reference for the front);
+    a `.gz` file beside one (the root listings' gzip variants) to clients that take gzip."""
     def http_block(port: int) -> str:
         return (f"    default_type application/octet-stream;\n"
-                f"    server {{ listen 127.0.0.1:{port}; root {public}; }}\n")
+                f"    server {{ listen 127.0.0.1:{port}; root {public}; gzip_static on; }}\n")
 
     return launch_nginx(prefix, http_block, workers=workers, access_log=False)
 

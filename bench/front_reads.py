@@ -1,10 +1,12 @@
 """The read targets of issue #9: the app (2 workers, cold and warm) beside a bare FastAPI route
 serving the same bytes, and the nginx front beside nginx serving the same files with a plain static
 configuration — all in the same run, wrk -t2 -c32 cycling over every project URL (cycle.lua).
-Plain nginx gets the same requests, headers included (pip's `Accept`), at the files' own URLs.
+Plain nginx gets the same requests, headers included (pip's `Accept`), at the files' own URLs; the
+root listing is asked for with and without `Accept-Encoding: gzip` (its gzip variant; plain nginx
+with `gzip_static`, the references from the same `.gz` file).
 
     python bench/front_reads.py [--projects 1000 [10000 ...]] [--gems 300] [--seconds 5] [--in-process]
-                                [--app-rounds 3] [--front-rounds 3]
+                                [--app-rounds 3] [--front-rounds 3] [--only LABEL]
 
 Backend: the embedded default; set PACKYARD_TEST_DATABASE_URL / PACKYARD_TEST_REDIS_URL (as for the
 tests) to measure PostgreSQL + Redis. `--in-process` fills the PyPI projects through the app's upload
@@ -46,6 +48,9 @@ from _harness import (
 )
 
 
+GZIP = "Accept-Encoding: gzip, deflate"
+
+
 def cases(public, projects: list[str], gems: list[str]) -> list[tuple[str, list[str], list[str]]]:
     """(label, requests to the app/front/reference, requests to plain static nginx)."""
     versions_size = (public / "rubygems" / "versions").stat().st_size
@@ -62,7 +67,9 @@ def cases(public, projects: list[str], gems: list[str]) -> list[tuple[str, list[
         ("pypi project pages 304", [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}\tIf-None-Match: "
                                      + etag(f"pypi/simple/{p}/index.json") for p in projects],
          [f"/pypi/simple/{p}/index.json\tAccept: {PIP_ACCEPT}" for p in projects]),
-        ("pypi root listing (JSON)", [f"/pypi/simple/\tAccept: {PIP_ACCEPT}"], [f"/pypi/simple/index.json\tAccept: {PIP_ACCEPT}"]),
+        # with the Accept-Encoding pip (requests), uv and browsers send: its gzip variant
+        ("pypi root listing (JSON)", [f"/pypi/simple/\tAccept: {PIP_ACCEPT}\t{GZIP}"], [f"/pypi/simple/index.json\tAccept: {PIP_ACCEPT}\t{GZIP}"]),
+        ("pypi root listing (JSON, no gzip)", [f"/pypi/simple/\tAccept: {PIP_ACCEPT}"], [f"/pypi/simple/index.json\tAccept: {PIP_ACCEPT}"]),
         ("rubygems /info/<gem>", [f"/rubygems/info/{g}" for g in gems], [f"/rubygems/info/{g}" for g in gems]),
         ("rubygems /versions", ["/rubygems/versions"], ["/rubygems/versions"]),
         ("rubygems /versions Range tail", [f"/rubygems/versions\t{tail}"], [f"/rubygems/versions\t{tail}"]),
@@ -93,7 +100,7 @@ def _median_run(runs: list[dict]) -> dict:
 
 
 def measure_size(server, workdir, size: int, gem_count: int, seconds: int, app_rounds: int,
-                 front_rounds: int) -> tuple[object, dict]:
+                 front_rounds: int, only: str | None = None) -> tuple[object, dict]:
     """Every path at the registry's current size; returns the (restarted) server and the rows. The
     app and its references are measured `app_rounds` times, the app restarted before each (one 5 s
     run swings by up to 2x here, with both workers busy either way): the run with the median req/s
@@ -111,7 +118,14 @@ def measure_size(server, workdir, size: int, gem_count: int, seconds: int, app_r
     front = start_front(server, workdir / "nginx-front")
     results = {}
     try:
+        for url, path in ((server.url, "/pypi/simple/"), (front.url, "/pypi/simple/"), (reference_url, "/pypi/simple/"),
+                          (bare_url, "/pypi/simple/"), (static.url, "/pypi/simple/index.json")):
+            sent = httpx.get(url + path, headers={"Accept": PIP_ACCEPT, "Accept-Encoding": "gzip, deflate"})
+            if sent.headers.get("content-encoding") != "gzip":  # the same bytes everywhere: the gzip variant
+                raise SystemExit(f"{url}{path} answered the root listing without gzip: {dict(sent.headers)}")
         for label, requests, static_requests in cases(public, projects, gems):
+            if only is not None and only not in label:
+                continue
             if label.endswith("304"):
                 static_requests = static_304(static.url, static_requests)
             unvalidated = [r.split("\tIf-None-Match")[0] for r in requests]
@@ -140,7 +154,7 @@ def measure_size(server, workdir, size: int, gem_count: int, seconds: int, app_r
 
 
 def measure(sizes: list[int], gem_count: int, seconds: int, in_process: bool, app_rounds: int,
-            front_rounds: int) -> list[dict]:
+            front_rounds: int, only: str | None = None) -> list[dict]:
     """Each size in turn on one growing registry (the gems are pushed once, before the first)."""
     workdir = tempdir()
     server = start(workdir, workers=2)
@@ -153,7 +167,7 @@ def measure(sizes: list[int], gem_count: int, seconds: int, in_process: bool, ap
                 populate_rubygems(server, gem_count, workdir)
             filled = size
             fill_seconds = time.monotonic() - started
-            server, results = measure_size(server, workdir, size, gem_count, seconds, app_rounds, front_rounds)
+            server, results = measure_size(server, workdir, size, gem_count, seconds, app_rounds, front_rounds, only)
             runs.append({"size": size, "gems": gem_count, "fill_seconds": round(fill_seconds, 1), "results": results,
                          "load_average": os.getloadavg()[0]})
         return runs
@@ -193,9 +207,10 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true")
     parser.add_argument("--app-rounds", type=int, default=3, help="restarts (cold and warm runs) of the app per path")
     parser.add_argument("--front-rounds", type=int, default=3, help="pairs of front and plain nginx runs per path")
+    parser.add_argument("--only", help="only the paths whose label contains this (e.g. 'root listing')")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    runs = measure(args.projects, args.gems, args.seconds, args.in_process, args.app_rounds, args.front_rounds)
+    runs = measure(args.projects, args.gems, args.seconds, args.in_process, args.app_rounds, args.front_rounds, args.only)
     for run in runs:
         report(run)
     if len(runs) > 1:

@@ -3,6 +3,8 @@
 Keys are the URL paths below `/pypi/`, so the store's public files are laid out as the URLs:
 - `simple/index.html`, `simple/index.json`: the anonymous root listing;
 - `simple/<project>/index.html`, `simple/<project>/index.json`: project pages (PEP 503 / 691);
+- `<page key>.gz`: a page's gzip variant, for both root listings and for project pages from 8 KiB
+  (`simple/compression.py`);
 - `files/<project>/<filename>`: each downloadable file, as a blob document;
 - `files/<project>/<filename>.metadata`: its PEP 658 core metadata, when a wheel has it;
 - `pypi/<project>/json`, `pypi/<project>/<version>/json`: the JSON API, as templates holding the
@@ -38,7 +40,7 @@ from packyard.models import Artifact, Package
 from packyard.services import packages as package_queries
 
 from packyard_pypi.json_api import render as json_api
-from packyard_pypi.simple import html_page as simple_html, json_page as simple_json
+from packyard_pypi.simple import compression, html_page as simple_html, json_page as simple_json
 from packyard_pypi.simple.page_data import FileLink, IndexEntry, IndexPage, ProjectPage
 
 if TYPE_CHECKING:
@@ -162,8 +164,11 @@ def package_documents(registry: Registry, session: Session, package: Package, se
     html_key, json_key_ = page_keys(normalized)
     # the simple pages carry ETags nginx computes itself (docs/nginx.md): the hot path of the front
     html, json_page = simple_html.render_project(page), simple_json.render_project(page)
-    put(html_key, html, HTML, etag=static_etag(html))
-    put(json_key_, json_page, JSON_V1, etag=static_etag(json_page))
+    for page_key, body, media_type in ((html_key, html, HTML), (json_key_, json_page, JSON_V1)):
+        put(page_key, body, media_type, etag=static_etag(body))
+        if compression.wants_gzip_variant(body):
+            compressed = compression.gzipped(body)
+            put(page_key + compression.GZ_SUFFIX, compressed, media_type, etag=static_etag(compressed))
     for artifact in artifacts:
         put(file_key(normalized, artifact.filename), f"{artifact.blob_sha256} {artifact.size}".encode(), content_type(artifact.filename),
             etag=f'"{artifact.sha256}"', kind=BLOB)
@@ -253,27 +258,36 @@ def _index_entries(session: Session, where) -> list[IndexEntry]:
     return [IndexEntry(*row) for row in package_queries.name_rows(session, ECOSYSTEM, where)]
 
 
-def _root_listing(kind: str):
+def _root_listing(kind: str, *, compressed: bool = False):
     """The anonymous root listing (public projects) in one form, at a serial: O(projects), so a
     change only marks it stale and it is rendered after the commit, once for a burst of changes
-    (`DocumentStore.refresh_later`); a reader of a stale listing renders it first (`get_aggregate`)."""
+    (`DocumentStore.refresh_later`); a reader of a stale listing renders it first (`get_aggregate`).
+    `compressed`: its gzip variant, an aggregate of its own (`simple/compression.py`)."""
     render, media_type = (simple_json.render_index, JSON_V1) if kind == "json" else (simple_html.render_index, HTML)
 
     def listing(session: Session, serial: int) -> tuple[bytes, str, str]:
         page = IndexPage(projects=_index_entries(session, Package.visibility == "public"), last_serial=serial)
         body = render(page)
+        if compressed:
+            body = compression.gzipped(body)
         return body, static_etag(body), media_type
 
     return listing
 
 
-ROOT_LISTINGS = ((ROOT_HTML, _root_listing("html")), (ROOT_JSON, _root_listing("json")))
+ROOT_LISTINGS = tuple((key + suffix, _root_listing(kind, compressed=bool(suffix)))
+                      for key, kind in ((ROOT_HTML, "html"), (ROOT_JSON, "json")) for suffix in ("", compression.GZ_SUFFIX))
 ROOT_RENDERS = dict(ROOT_LISTINGS)
 
 
 def root_listing(registry: Registry, key: str, io: bool = True) -> StoredDocument | None:
     """The stored root listing, rendered first when a change marked it stale (read-your-writes);
-    None before the first change. `io=False`: raises NeedsIO when that needs the database."""
+    None before the first change. `io=False`: raises NeedsIO when that needs the database. A
+    reader that renders one form renders its other encoding too: a static front serves the gzip
+    variant only beside the plain file."""
+    if io:
+        other = key.removesuffix(compression.GZ_SUFFIX) if key.endswith(compression.GZ_SUFFIX) else key + compression.GZ_SUFFIX
+        registry.documents.get_aggregate(ECOSYSTEM, other, ROOT_RENDERS[other])
     return registry.documents.get_aggregate(ECOSYSTEM, key, ROOT_RENDERS[key], io)
 
 

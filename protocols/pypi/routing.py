@@ -29,11 +29,18 @@ if TYPE_CHECKING:
 _READ_METHODS = ("GET", "HEAD")
 
 
-def _accept(headers: list[tuple[bytes, bytes]]) -> str | None:
+def _negotiated(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, bool]:
+    """(Accept, whether the gzip variant may answer) of a request, in one pass over its headers."""
+    accept = accept_encoding = None
+    ranged = False
     for name, value in headers:
         if name == b"accept":
-            return value.decode("latin-1")
-    return None
+            accept = value.decode("latin-1")
+        elif name == b"accept-encoding":
+            accept_encoding = value.decode("latin-1")
+        elif name == b"range":
+            ranged = True
+    return accept, simple_views.wants_gzip(accept_encoding, ranged)
 
 
 class PypiApp:
@@ -52,10 +59,10 @@ class PypiApp:
             if path.startswith("/simple/"):
                 name = path[len("/simple/"):]
                 if not name:
-                    rep = simple_views.in_memory(registry, None, _accept(headers))
+                    rep = simple_views.in_memory(registry, None, *_negotiated(headers))
                     return None if rep is None else (rep, "/simple/")
                 if name.endswith("/") and "/" not in name[:-1]:
-                    rep = simple_views.in_memory(registry, name[:-1], _accept(headers))
+                    rep = simple_views.in_memory(registry, name[:-1], *_negotiated(headers))
                     return None if rep is None else (rep, "/simple/{project}/")
                 return None
             if path.startswith("/files/"):

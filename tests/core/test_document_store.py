@@ -48,10 +48,16 @@ def _etag_file(server: RunningServer, relative: str) -> Path:
 
 
 def _assert_file_matches_app(server: RunningServer, relative: str, headers: dict[str, str] | None = None) -> None:
-    """The materialized body and its `.etag` sidecar are exactly what the app answers."""
-    response = httpx.get(f"{server.url}/{relative.removesuffix('index.html').removesuffix('index.json')}", headers=headers or {})
-    assert response.status_code == 200, (relative, response.status_code, response.text)
-    assert _public(server, relative).read_bytes() == response.content, relative
+    """The materialized body and its `.etag` sidecar are exactly what the app answers (a simple
+    page's `.gz` file: what it answers a client that takes gzip, as sent)."""
+    gzipped = relative.startswith("pypi/simple/") and relative.endswith(".gz")
+    path = (relative.removesuffix(".gz") if gzipped else relative).removesuffix("index.html").removesuffix("index.json")
+    sent = {"Accept-Encoding": "gzip" if gzipped else "identity", **(headers or {})}
+    with httpx.stream("GET", f"{server.url}/{path}", headers=sent) as response:
+        body = b"".join(response.iter_raw())
+    assert response.status_code == 200, (relative, response.status_code, body)
+    assert response.headers.get("content-encoding") == ("gzip" if gzipped else None), relative
+    assert _public(server, relative).read_bytes() == body, relative
     assert _etag_file(server, relative).read_text() == response.headers["etag"], relative
 
 
@@ -84,6 +90,7 @@ def test_public_files_follow_publish_yank_private_and_quarantine(registry_server
 
     for relative, headers in [
         ("pypi/simple/index.html", None), ("pypi/simple/index.json", JSON_ACCEPT),
+        ("pypi/simple/index.html.gz", None), ("pypi/simple/index.json.gz", JSON_ACCEPT),
         ("pypi/simple/alpha/index.html", None), ("pypi/simple/alpha/index.json", JSON_ACCEPT),
         (f"pypi/files/alpha/{wheel.name}.metadata", None),
         ("rubygems/versions", None), ("rubygems/names", None), ("rubygems/info/beta-gem", None),
@@ -482,6 +489,7 @@ def test_aggregates_rendered_after_concurrent_commits_end_complete_and_current(t
         assert listing.json()["meta"]["_last-serial"] == int(listing.headers["x-pypi-last-serial"])
         assert listing.json()["meta"]["_last-serial"] >= max(p["_last-serial"] for p in listing.json()["projects"])
         _assert_files_catch_up_with_app(server, "pypi/simple/index.json", JSON_ACCEPT)
+        _assert_files_catch_up_with_app(server, "pypi/simple/index.json.gz", JSON_ACCEPT)
         gem_names = httpx.get(server.url + "/rubygems/names").text.split("\n")
         assert sorted(n for n in gem_names[1:] if n) == sorted(f"{n}-gem" for n in names)
         _assert_files_catch_up_with_app(server, "rubygems/names")

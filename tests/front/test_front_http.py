@@ -16,17 +16,19 @@ from tests.rubygems.gemtools import craft_gem
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 UV_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-COMPARED = ("content-type", "etag", "cache-control", "vary", "accept-ranges", "content-range", "content-length")
+COMPARED = ("content-type", "content-encoding", "etag", "cache-control", "vary", "accept-ranges", "content-range", "content-length")
 WHEEL = "front_demo-1.0-py3-none-any.whl"
 
 
 @pytest.fixture(scope="module")
 def published(front, tmp_path_factory):
-    """A public project (wheel + sdist) and a public gem."""
+    """A public project (wheel + sdist), one whose pages have gzip variants (36 wheels), and a public gem."""
     out = tmp_path_factory.mktemp("dists")
     token = front.app.mint_token("pypi:package:*:write", "rubygems:gem:*:write", user="frontier")
     for path in (build_wheel(out, "front-demo", "1.0"), build_sdist(out, "front-demo", "1.0")):
         assert http_upload(front.app.url, token, path, "front-demo", "1.0").status_code == 200
+    for version in [f"1.{i}" for i in range(36)]:
+        assert http_upload(front.app.url, token, build_wheel(out, "front-many", version), "front-many", version).status_code == 200
     assert push(front.app.url, token, craft_gem("frontgem", "1.0.0")).status_code == 200
     return token
 
@@ -41,7 +43,7 @@ def both(front, path: str, headers: dict[str, str] | None = None, method: str = 
 def assert_same_answer(direct: httpx.Response, proxied: httpx.Response) -> None:
     assert proxied.status_code == direct.status_code, (proxied.status_code, direct.status_code, proxied.text)
     for name in COMPARED:
-        if direct.status_code == 304 and name in ("content-type", "content-length"):
+        if direct.status_code == 304 and name in ("content-type", "content-encoding", "content-length"):
             continue
         assert proxied.headers.get(name) == direct.headers.get(name), (name, dict(proxied.headers), dict(direct.headers))
     assert proxied.content == direct.content
@@ -53,9 +55,16 @@ def served_by_nginx(front, method: str, path: str) -> bool:
     return answered[-1]
 
 
+# httpx sends `Accept-Encoding: gzip, deflate`: the root listings and front-many's pages come gzipped
 PUBLIC_READS = [
     ("/pypi/simple/", {"Accept": PIP_ACCEPT}),
     ("/pypi/simple/", {"Accept": BROWSER_ACCEPT}),
+    ("/pypi/simple/", {"Accept": PIP_ACCEPT, "Accept-Encoding": "identity"}),
+    ("/pypi/simple/front-many/", {"Accept": PIP_ACCEPT}),
+    ("/pypi/simple/front-many/", {"Accept": BROWSER_ACCEPT}),
+    ("/pypi/simple/front-many/", {"Accept": PIP_ACCEPT, "Accept-Encoding": "br;q=1.0, gzip;q=0.8, *;q=0.1"}),
+    ("/pypi/simple/front-many/", {"Accept": PIP_ACCEPT, "Accept-Encoding": "identity"}),
+    ("/pypi/simple/front-many/", {"Accept": PIP_ACCEPT, "Accept-Encoding": "gzip;q=0"}),
     ("/pypi/simple/front-demo/", {"Accept": PIP_ACCEPT}),
     ("/pypi/simple/front-demo/", {"Accept": UV_ACCEPT}),
     ("/pypi/simple/front-demo/", {"Accept": "application/vnd.pypi.simple.v1+json"}),
@@ -85,6 +94,9 @@ def test_public_reads_come_from_disk_with_the_apps_headers(front, published, pat
     assert direct.status_code in (200, 206)
     assert_same_answer(direct, proxied)
     assert served_by_nginx(front, "GET", path)
+    takes_gzip = headers.get("Accept-Encoding", "gzip, deflate") not in ("identity", "gzip;q=0")  # httpx's default
+    gzipped = takes_gzip and path in ("/pypi/simple/", "/pypi/simple/front-many/")
+    assert proxied.headers.get("content-encoding") == ("gzip" if gzipped else None)
     head_direct, head_proxied = both(front, path, headers, method="HEAD")
     assert_same_answer(head_direct, head_proxied)
 
@@ -94,6 +106,7 @@ def test_public_reads_come_from_disk_with_the_apps_headers(front, published, pat
     [
         ("/pypi/simple/front-demo/", PIP_ACCEPT),
         ("/pypi/simple/front-demo/", "text/html"),
+        ("/pypi/simple/front-many/", PIP_ACCEPT),
         ("/pypi/simple/", PIP_ACCEPT),
         (f"/pypi/files/front-demo/{WHEEL}", None),
         (f"/pypi/files/front-demo/{WHEEL}.metadata", None),

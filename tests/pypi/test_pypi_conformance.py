@@ -87,7 +87,7 @@ def test_negotiation_matrix(server, env, page, accept, fmt, expected):
     response = httpx.get(f"{server.url}{page}", headers=headers, params={"format": fmt} if fmt else None)
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == expected
-    assert response.headers["vary"] == "Accept"
+    assert response.headers["vary"] == "Accept, Accept-Encoding"
     if expected == JSON_V1:
         assert response.json()["meta"]["api-version"] == "1.4"
     else:
