@@ -26,6 +26,7 @@ class PypiAdapter(ProtocolAdapter):
     scope_noun = "package"
     project_statuses = PROJECT_STATUSES
     hot_documents = ("simple/",)  # the project pages, HTML and JSON
+    hot_aggregates = tuple(f"simple/index.{form}{suffix}" for form in ("html", "json") for suffix in ("", ".gz"))  # the root listings
     documents_format = 4  # 2: the simple pages' ETags are static_etag (nginx's own form); 3: release JSON's last_serial filled on read; 4: gzip variants of the simple pages
 
     def normalize_name(self, name: str) -> str:

@@ -97,11 +97,12 @@ async def _load_hot_documents(registry: Registry, feed: SerialFeed) -> None:
     (`DocumentStore.load_hot`). A worker whose feed is not live within `HOT_LOAD_WAIT_SECONDS`,
     or whose database or Redis fails meanwhile, starts without them."""
     hot = {eco: adapter.hot_documents for eco, adapter in registry.adapters.items() if adapter.hot_documents}
+    aggregates = {eco: adapter.hot_aggregates for eco, adapter in registry.adapters.items()}
     if not hot or not await feed.wait_live(HOT_LOAD_WAIT_SECONDS):
         return
     started = time.perf_counter()
     try:
-        loaded = await asyncio.to_thread(registry.documents.load_hot, hot)
+        loaded = await asyncio.to_thread(registry.documents.load_hot, hot, aggregates)
     except Exception:
         log.warning("could not load the hot documents; each is read on its first request", exc_info=True)
         return

@@ -78,6 +78,9 @@ class ProtocolAdapter:
     # Key prefixes of the public documents clients walk (index pages): with Redis, each worker
     # loads them into its memo when it starts (`DocumentStore.load_hot`).
     hot_documents: ClassVar[tuple[str, ...]] = ()
+    # Keys of the aggregates (`DocumentStore.refresh_later`) among them: their stale markers are
+    # loaded too, so that a worker's first read of one needs no round trip to learn it is current.
+    hot_aggregates: ClassVar[tuple[str, ...]] = ()
 
     def normalize_name(self, name: str) -> str:
         raise NotImplementedError

@@ -403,9 +403,9 @@ def test_a_new_project_is_in_every_workers_root_listing_once_the_listing_is_rend
 
 
 def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_time(tmp_path):
-    """On the Redis path each worker loads the hot documents (project pages, `/info`,
-    `/versions`) into its memo when it starts, so its first read of each is a memo hit, as
-    fast as its 100th, not a thread hop and a Redis round trip."""
+    """On the Redis path each worker loads the hot documents (project pages, the root listings and
+    their stale markers, `/info`, `/versions`) into its memo when it starts, so its first read of
+    each is a memo hit, as fast as its 100th, not a thread hop and a Redis round trip."""
     backend = dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL)
     server = start_server(tmp_path / "server", workers=2, backend=backend)
     try:
@@ -414,6 +414,8 @@ def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_t
         for name in names:
             _publish(server, tmp_path, token, name)
         assert gem_push(server.url, token, craft_gem("walked-gem", "1.0.0")).status_code == 200
+        for accept in ({}, JSON_ACCEPT):  # a reader renders a stale root listing (each form, both encodings)
+            assert httpx.get(server.url + "/pypi/simple/", headers=accept).status_code == 200
         server.stop()
         server = start_server(server.data_dir, workers=2, backend=backend)
         eventually(lambda: _loaded_hot_documents(server, 4))  # both workers of both starts
@@ -423,6 +425,9 @@ def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_t
         server.registry().resync_serials()
         reads = [(f"/pypi/simple/{name}/", accept) for name in names for accept in ({}, JSON_ACCEPT)]
         reads += [("/rubygems/info/walked-gem", {}), ("/rubygems/versions", {})]
+        # the root listings too, gzipped (httpx takes gzip) and plain: the listing and its stale marker
+        reads += [("/pypi/simple/", {**accept, **encoding}) for accept in ({}, JSON_ACCEPT)
+                  for encoding in ({}, {"Accept-Encoding": "identity"})]
         assert _memo_lookups_while(server, admin, reads) == 0  # each worker's first read of each: no miss
 
         server.registry().resync_serials(announce=True)  # a worker replacing one that died: changes may be unannounced
