@@ -23,7 +23,7 @@ from tests.support.server import start_server
 REDIS_URL = TEST_REDIS_URL or LOCAL_REDIS_URL
 
 
-def _everything_answers(server, token: str, versions: list[str]) -> None:
+def _everything_answers(server, versions: list[str]) -> None:
     """Each read shows every version published so far, on whichever worker answers (several tries)."""
     for _ in range(6):
         page = httpx.get(f"{server.url}/pypi/simple/cached/", timeout=30)
@@ -39,30 +39,37 @@ def _everything_answers(server, token: str, versions: list[str]) -> None:
             assert answer.status_code == 200, (path, answer.status_code, answer.text)
 
 
-def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(redis_cut, tmp_path):
-    server, proxy = redis_cut
+def _publisher(server, tmp_path, name: str):
+    """publish(version): a wheel of `name` and a gem `<name>-gem` of `<version>.0`, both acknowledged."""
     token = server.mint_token(*SCOPES)
     dists = tmp_path / "dists"
     dists.mkdir()
 
     def publish(version: str) -> None:
-        wheel = build_wheel(dists, "cached", version)
-        assert http_upload(server.url, token, wheel, "cached", version).status_code == 200
-        assert gem_push(server.url, token, craft_gem("cached-gem", f"{version}.0")).status_code == 200
+        wheel = build_wheel(dists, name, version)
+        assert http_upload(server.url, token, wheel, name, version).status_code == 200
+        assert gem_push(server.url, token, craft_gem(f"{name}-gem", f"{version}.0")).status_code == 200
+
+    return publish
+
+
+def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(redis_cut, tmp_path):
+    server, proxy = redis_cut
+    publish = _publisher(server, tmp_path, "cached")
 
     publish("1.0")
-    _everything_answers(server, token, ["1.0"])  # the caches are warm
+    _everything_answers(server, ["1.0"])  # the caches are warm
 
     proxy.close()  # refused
     publish("1.1")
-    _everything_answers(server, token, ["1.0", "1.1"])
+    _everything_answers(server, ["1.0", "1.1"])
     ready = httpx.get(f"{server.url}/readyz", timeout=30)
     assert ready.status_code == 200 and "redis" in ready.json()["degraded"]
 
     proxy.hang()  # accepted, never answered: each call would wait for its timeout
     started = time.monotonic()
     publish("1.2")
-    _everything_answers(server, token, ["1.0", "1.1", "1.2"])
+    _everything_answers(server, ["1.0", "1.1", "1.2"])
     # 2 uploads and 42 reads; with a timeout paid per request this takes over 40 s
     assert time.monotonic() - started < 30
 
@@ -74,9 +81,9 @@ def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(redis
         httpx.get(f"{server.url}/pypi/simple/cached/", timeout=30)
         time.sleep(0.2)
     # Redis still holds the serial and pages of before the outage: they must not come back
-    _everything_answers(server, token, ["1.0", "1.1", "1.2"])
+    _everything_answers(server, ["1.0", "1.1", "1.2"])
     publish("1.3")
-    _everything_answers(server, token, ["1.0", "1.1", "1.2", "1.3"])
+    _everything_answers(server, ["1.0", "1.1", "1.2", "1.3"])
     ready = httpx.get(f"{server.url}/readyz", timeout=30)
     assert ready.status_code == 200 and "degraded" not in ready.json()
     log = server.log()
@@ -138,14 +145,7 @@ def test_redis_back_while_the_database_is_down_serves_and_repairs_once_the_datab
     redis_proxy, database_proxy = proxy_for(backend.redis_url), proxy_for(backend.database_url)
     server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=database_proxy, redis=redis_proxy),
                           workers=2, extra_env=FAST_FAILING)
-    token = server.mint_token(*SCOPES)
-    dists = tmp_path / "dists"
-    dists.mkdir()
-
-    def publish(version: str) -> None:
-        wheel = build_wheel(dists, "doubled", version)
-        assert http_upload(server.url, token, wheel, "doubled", version).status_code == 200
-        assert gem_push(server.url, token, craft_gem("doubled-gem", f"{version}.0")).status_code == 200
+    publish = _publisher(server, tmp_path, "doubled")
 
     def reads() -> list[httpx.Response]:
         return [httpx.get(server.url + path, timeout=30)
