@@ -8,6 +8,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from packyard.plugins import Change, InstallLine, ProtocolAdapter, ReleaseDetails
 
+from packyard_pypi.documents import ROOT_LISTINGS
 from packyard_pypi.simple.page_data import PROJECT_STATUSES
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class PypiAdapter(ProtocolAdapter):
     scope_noun = "package"
     project_statuses = PROJECT_STATUSES
     hot_documents = ("simple/",)  # the project pages, HTML and JSON
-    hot_aggregates = tuple(f"simple/index.{form}{suffix}" for form in ("html", "json") for suffix in ("", ".gz"))  # the root listings
+    hot_aggregates = tuple(key for key, _ in ROOT_LISTINGS)  # the root listings, in both encodings
     documents_format = 4  # 2: the simple pages' ETags are static_etag (nginx's own form); 3: release JSON's last_serial filled on read; 4: gzip variants of the simple pages
 
     def normalize_name(self, name: str) -> str:

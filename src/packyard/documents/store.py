@@ -494,7 +494,7 @@ class DocumentStore:
             raise fault
         return doc
 
-    def load_hot(self, hot: dict[str, tuple[str, ...]], aggregates: dict[str, tuple[str, ...]] | None = None) -> int:
+    def load_hot(self, hot: dict[str, tuple[str, ...]], aggregates: dict[str, tuple[str, ...]]) -> int:
         """With Redis, once this process follows the serial feed: load the public documents under
         each ecosystem's hot key prefixes (`ProtocolAdapter.hot_documents`, the pages clients walk)
         into the memo, a pipelined batch at a time. Otherwise a fresh worker's first read of each
@@ -518,7 +518,7 @@ class DocumentStore:
                 for prefix in prefixes:
                     keys += rows.served_keys_under(session, ecosystem, prefix, room - len(keys))
                 markers = {marker: rows.read(session, ecosystem, marker) or StoredDocument.tombstone(0)
-                           for marker in (stale_key(key) for key in (aggregates or {}).get(ecosystem, ()))}
+                           for marker in (stale_key(key) for key in aggregates.get(ecosystem, ()))}
             for start in range(0, len(keys), HOT_BATCH):
                 batch = keys[start:start + HOT_BATCH]
                 for key, doc in zip(batch, self.redis.read_many(ecosystem, batch)):
