@@ -137,8 +137,10 @@ def measure_size(server, workdir, size: int, gem_count: int, seconds: int, app_r
                 runs["fastapi"].append(wrk_cycle(reference_url, unvalidated, seconds))
                 runs["bare asgi"].append(wrk_cycle(bare_url, unvalidated, seconds))
             row = {name: _median_run(taken) for name, taken in runs.items()}
-            front.stop()
+            front.stop()  # both nginx just started, as the app: neither has read these files before
             front = start_front(server, workdir / "nginx-front")
+            static.stop()
+            static = start_static_nginx(public, workdir / "nginx-static")
             row.update(front_beside_static(front.url, requests, static.url, static_requests, seconds, front_rounds))
             results[label] = row
             print(f"  {size} {label}: " + ", ".join(f"{k} {v['rps']:.0f}/s p99 {v['p99_ms']:.1f}ms"
