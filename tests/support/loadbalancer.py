@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import free_port
+from tests.support.server import reserve_port
 
 REPO = Path(__file__).resolve().parents[2]
 PROXY_SETTINGS = REPO / "deploy" / "loadbalancer" / "proxy.conf"
@@ -92,22 +92,24 @@ http {{
 def start_nginx(prefix: Path, upstreams: list[int]) -> Nginx:
     binary = nginx_binary()
     prefix.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    reservation = reserve_port()
+    port = reservation.getsockname()[1]
     conf = prefix / "nginx.conf"
     conf.write_text(config(port, upstreams, prefix))
-    check = subprocess.run([binary, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                               stderr=open(prefix / "stderr.log", "ab"), start_new_session=True)
-    running = Nginx(f"http://127.0.0.1:{port}", port, prefix, process)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}: {running.error_log()}")
-        try:
-            httpx.get(running.url + "/livez", timeout=2)
-            return running
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    running.stop()
-    raise RuntimeError(f"nginx did not start: {running.error_log()}")
+    with reservation:  # until nginx listens on the port
+        check = subprocess.run([binary, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                   stderr=open(prefix / "stderr.log", "ab"), start_new_session=True)
+        running = Nginx(f"http://127.0.0.1:{port}", port, prefix, process)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {process.returncode}: {running.error_log()}")
+            try:
+                httpx.get(running.url + "/livez", timeout=2)
+                return running
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        running.stop()
+        raise RuntimeError(f"nginx did not start: {running.error_log()}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import RunningServer, free_port
+from tests.support.server import RunningServer, reserve_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
 MODULES = Path("/usr/lib/nginx/modules")
@@ -134,26 +134,28 @@ def launch_nginx(prefix: Path, http_block, *, workers: int = 1, access_log: bool
     conf.mkdir(parents=True, exist_ok=True)
     (prefix / "logs").mkdir(exist_ok=True)
     (prefix / "temp").mkdir(exist_ok=True)
-    port = free_port()
+    reservation = reserve_port()
+    port = reservation.getsockname()[1]
     (conf / "nginx.conf").write_text(_MAIN_CONF.format(
         load_modules="\n".join(f"load_module {module};" for module in LUA_MODULES), user=_worker_user(), workers=workers, prefix=prefix, log_format=_LOG_FORMAT,
         access_log=f"{prefix}/logs/access.log packyard_front" if access_log else "off", http=http_block(port),
     ))
     args = [binary, "-p", str(prefix), "-c", str(conf / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")]
-    checked = subprocess.run([*args, "-t"], capture_output=True, text=True)
-    if checked.returncode != 0:
-        raise RuntimeError(f"nginx refused the rendered configuration:\n{checked.stderr}")
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    running = RunningNginx(url, port, prefix, process)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
-        try:
-            httpx.get(url + "/", timeout=2)
-            return running
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    running.stop()
-    raise RuntimeError("nginx did not start listening")
+    with reservation:  # until nginx listens on the port
+        checked = subprocess.run([*args, "-t"], capture_output=True, text=True)
+        if checked.returncode != 0:
+            raise RuntimeError(f"nginx refused the rendered configuration:\n{checked.stderr}")
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        running = RunningNginx(url, port, prefix, process)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
+            try:
+                httpx.get(url + "/", timeout=2)
+                return running
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        running.stop()
+        raise RuntimeError("nginx did not start listening")

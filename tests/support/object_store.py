@@ -18,7 +18,7 @@ import boto3
 import httpx
 from moto.server import ThreadedMotoServer
 
-from tests.support.server import free_port
+from tests.support.server import reserve_port
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "packyard-test", "AWS_SECRET_ACCESS_KEY": "packyard-test", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -62,9 +62,10 @@ def new_bucket(endpoint: str) -> ObjectStore:
 def object_store() -> Iterator[ObjectStore]:
     """A private moto server in this process, with one bucket."""
     os.environ.update(CREDENTIALS)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    with reserve_port() as reservation:  # until moto listens on the port
+        port = reservation.getsockname()[1]
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
     try:
         yield new_bucket(f"http://127.0.0.1:{port}")
     finally:
@@ -78,7 +79,8 @@ def shared_endpoint() -> str:
     """One moto server process for the whole test session, started on first use (a bucket per server)."""
     global _shared_endpoint
     if _shared_endpoint is None:
-        port = free_port()
+        reservation = reserve_port()  # until moto listens on the port
+        port = reservation.getsockname()[1]
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -86,16 +88,17 @@ def shared_endpoint() -> str:
         atexit.register(_stop, process)
         endpoint = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {process.returncode}")
-            try:
-                httpx.get(endpoint + "/moto-api/", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
+        with reservation:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"moto_server exited with {process.returncode}")
+                try:
+                    httpx.get(endpoint + "/moto-api/", timeout=2)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("moto_server did not start") from None
+                    time.sleep(0.1)
         _shared_endpoint = endpoint
     return _shared_endpoint
 

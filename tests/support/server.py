@@ -17,9 +17,22 @@ from tests.support.backends import Backend, new_backend
 
 
 def free_port() -> int:
+    """A port free right now, for a configuration that is never served (see `reserve_port`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def reserve_port() -> socket.socket:
+    """A port no other process is handed until this socket is closed. .ci/run runs two test passes
+    side by side: a port merely found free could be handed to both before either server bound it,
+    and one pass's test would then talk to the other's server. The socket is bound with
+    SO_REUSEADDR and never listens, so the server started on its port binds beside it (uvicorn,
+    nginx and werkzeug set SO_REUSEADDR), while bind(0) anywhere else skips the port."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass
@@ -32,6 +45,12 @@ class RunningServer:
     process: subprocess.Popen
     log_path: Path
     _registry: object | None = field(default=None, repr=False)
+    _reservation: socket.socket | None = field(default=None, repr=False)  # held until the server listens
+
+    def release_port(self) -> None:
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
 
     def cli(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
         """Run the `packyard` CLI against this server's data."""
@@ -80,6 +99,7 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.release_port()
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
             try:
@@ -106,7 +126,10 @@ def launch_server(
     """Start `packyard serve` without waiting for it (see `wait_ready`): several can start at once.
     `command_prefix` runs it under another program (bench/metrics_instructions.py: valgrind)."""
     backend = backend or new_backend()
-    port = port or free_port()
+    reservation = None
+    if port is None:
+        reservation = reserve_port()
+        port = reservation.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PACKYARD_")}
     env.update(backend.env())
     env["PACKYARD_DATA_DIR"] = str(data_dir)
@@ -120,7 +143,7 @@ def launch_server(
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     log.close()
-    return RunningServer(f"http://127.0.0.1:{port}", port, data_dir, env, backend, process, log_path)
+    return RunningServer(f"http://127.0.0.1:{port}", port, data_dir, env, backend, process, log_path, _reservation=reservation)
 
 
 def wait_ready(server: RunningServer, timeout: float = 60) -> RunningServer:
@@ -128,9 +151,11 @@ def wait_ready(server: RunningServer, timeout: float = 60) -> RunningServer:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            server.release_port()
             raise RuntimeError(f"packyard serve exited with {server.process.returncode}:\n{server.log()[-4000:]}")
         try:
             if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
+                server.release_port()
                 return server
         except httpx.HTTPError:
             pass
