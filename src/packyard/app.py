@@ -92,13 +92,13 @@ GC_THRESHOLDS = (50_000, 20, 100)
 HOT_LOAD_WAIT_SECONDS = 10.0
 
 
-async def _load_hot_documents(registry: Registry, feed: SerialFeed) -> None:
-    """The pages clients walk, from Redis into this worker's memo before it serves
-    (`DocumentStore.load_hot`). A worker whose feed is not live within `HOT_LOAD_WAIT_SECONDS`,
-    or whose database or Redis fails meanwhile, starts without them."""
+async def _load_hot_documents(registry: Registry, feed: SerialFeed | None) -> None:
+    """The pages clients walk, from their files or from Redis into this worker's memo before it
+    serves (`DocumentStore.load_hot`). A worker whose serial feed is not live within
+    `HOT_LOAD_WAIT_SECONDS`, or whose database, disk or Redis fails meanwhile, starts without them."""
     hot = {eco: adapter.hot_documents for eco, adapter in registry.adapters.items() if adapter.hot_documents}
     aggregates = {eco: adapter.hot_aggregates for eco, adapter in registry.adapters.items()}
-    if not hot or not await feed.wait_live(HOT_LOAD_WAIT_SECONDS):
+    if not hot or (feed is not None and not await feed.wait_live(HOT_LOAD_WAIT_SECONDS)):
         return
     started = time.perf_counter()
     try:
@@ -122,7 +122,7 @@ def _lifespan(registry: Registry):
         feed = registry.serials.feed
         if feed is not None:
             feed.start()
-            await _load_hot_documents(registry, feed)
+        await _load_hot_documents(registry, feed)
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         if registry.settings.metrics:

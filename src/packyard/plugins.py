@@ -75,8 +75,8 @@ class ProtocolAdapter:
     max_version_length: ClassVar[int] = limits.DEFAULT_MAX_VERSION_LENGTH
     # True: a new name that equals an existing one but for letter case is refused (RubyGems).
     names_differing_in_case_collide: ClassVar[bool] = False
-    # Key prefixes of the public documents clients walk (index pages): with Redis, each worker
-    # loads them into its memo when it starts (`DocumentStore.load_hot`).
+    # Key prefixes of the public documents clients walk (index pages): each worker loads them into
+    # its memo when it starts (`DocumentStore.load_hot`).
     hot_documents: ClassVar[tuple[str, ...]] = ()
     # Keys of the aggregates (`DocumentStore.refresh_later`) among them: their stale markers are
     # loaded too, so that a worker's first read of one needs no round trip to learn it is current.

@@ -21,7 +21,7 @@ from tests.pypi.pypi_clients import http_upload
 from tests.pypi.pypi_dists import build_wheel
 from tests.rubygems.gemtools import craft_gem
 from tests.support.access_log import from_every_worker
-from tests.support.backends import LOCAL_REDIS_URL, TEST_DATABASE_URL, TEST_REDIS_URL, new_backend
+from tests.support.backends import LOCAL_REDIS_URL, TEST_DATABASE_URL, TEST_REDIS_URL, Backend, new_backend
 from tests.support.server import RunningServer, start_server
 from tests.support.waiting import eventually
 
@@ -435,6 +435,38 @@ def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_t
     finally:
         server.stop()
         server.backend.drop()
+
+
+def test_on_the_embedded_default_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_time(tmp_path):
+    """Without Redis each worker reads the hot documents' files into its memo when it starts (and
+    learns that the root listings' stale markers are absent), so its first read of each page is a
+    memo hit, not a file read and parse; each entry is still checked against its file's stat."""
+    backend = Backend(None, None)  # SQLite and files, whichever pass this is
+    server = start_server(tmp_path / "server", workers=2, backend=backend)
+    try:
+        token = server.mint_token(*SCOPES)
+        names = ["walked-a", "walked-b", "walked-c"]
+        for name in names:
+            _publish(server, tmp_path, token, name)
+        assert gem_push(server.url, token, craft_gem("walked-gem", "1.0.0")).status_code == 200
+        for accept in ({}, JSON_ACCEPT):  # a reader renders a stale root listing (each form, both encodings)
+            assert httpx.get(server.url + "/pypi/simple/", headers=accept).status_code == 200
+        server.stop()
+        server = start_server(server.data_dir, workers=2, backend=backend)
+        eventually(lambda: _loaded_hot_documents(server, 4))  # both workers of both starts
+        admin = server.mint_token("admin", user="root")
+        reads = [(f"/pypi/simple/{name}/", accept) for name in names for accept in ({}, JSON_ACCEPT)]
+        reads += [("/rubygems/info/walked-gem", {}), ("/rubygems/versions", {})]
+        reads += [("/pypi/simple/", {**accept, **encoding}) for accept in ({}, JSON_ACCEPT)
+                  for encoding in ({}, {"Accept-Encoding": "identity"})]
+        assert _memo_lookups_while(server, admin, reads) == 0  # each worker's first read of each: no miss
+
+        _publish(server, tmp_path, token, "walked-a", "2.0")  # its pages' files change: each worker reads them again
+        changed = [(path, accept) for path, accept in reads if path == "/pypi/simple/walked-a/"]
+        assert _memo_lookups_while(server, admin, changed) > 0
+        assert b"walked_a-2.0" in httpx.get(server.url + "/pypi/simple/walked-a/").content
+    finally:
+        server.stop()
 
 
 def _loaded_hot_documents(server: RunningServer, starts: int) -> None:

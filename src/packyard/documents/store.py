@@ -495,28 +495,30 @@ class DocumentStore:
         return doc
 
     def load_hot(self, hot: dict[str, tuple[str, ...]], aggregates: dict[str, tuple[str, ...]]) -> int:
-        """With Redis, once this process follows the serial feed: load the public documents under
-        each ecosystem's hot key prefixes (`ProtocolAdapter.hot_documents`, the pages clients walk)
-        into the memo, a pipelined batch at a time. Otherwise a fresh worker's first read of each
-        page would take a thread hop and a Redis round trip: at 10,000 projects, a sixth of the
-        warm rate or less for as long as it takes every worker to read every page once. At most half the
-        memo; the rest is read on its first request, as before. Stamped as a read stamps them, so
-        a change announced while loading makes its entry miss (`changed_at`). With them, the stale
-        markers of the `aggregates` among them, from the rows (`get_aggregate` reads one with each
-        read; a marker that is not there is remembered as such): without them each worker's first
-        readers of a root listing all went to Redis and the database at once (its cold p99 on
-        PostgreSQL + Redis: 16-54 ms). Returns how many documents."""
-        if self.redis is None or self.private_registry:
+        """Load the public documents under each ecosystem's hot key prefixes
+        (`ProtocolAdapter.hot_documents`, the pages clients walk) into the memo, before this worker
+        serves. Otherwise a fresh worker's first read of each page would read and parse its file,
+        or with Redis take a thread hop and a round trip: at 10,000 projects a third (files) to a
+        sixth (Redis) less than the warm rate, or worse, for as long as it takes every worker to
+        read every page once. At most half the memo; the rest is read on its first request, as
+        before. Each entry is stamped as a read stamps it (the file's stat; with Redis, once this
+        process follows the serial feed, the serial feed's), so a change made while loading makes
+        its entry miss. With them, the stale markers of the `aggregates` among them
+        (`get_aggregate` reads one with each read; a marker that is not there is remembered as
+        such): without them each worker's first readers of a root listing all went to the database
+        (and Redis) at once (its cold p99 on PostgreSQL + Redis: 16-54 ms).
+        Returns how many documents."""
+        if self.private_registry:
             return 0
+        if self.redis is None:
+            return self._load_hot_files(hot, aggregates)
         room, loaded = MEMO_ENTRIES // 2, 0
         for ecosystem, prefixes in hot.items():
             validity = self.serials.validity(ecosystem)
             if validity is None:  # not following changes: nothing could tell these entries are stale
                 continue
             with self.db.read() as session:
-                keys = []
-                for prefix in prefixes:
-                    keys += rows.served_keys_under(session, ecosystem, prefix, room - len(keys))
+                keys = self._hot_keys(session, ecosystem, prefixes, room)
                 markers = {marker: rows.read(session, ecosystem, marker) or StoredDocument.tombstone(0)
                            for marker in (stale_key(key) for key in aggregates.get(ecosystem, ()))}
             for start in range(0, len(keys), HOT_BATCH):
@@ -530,6 +532,39 @@ class DocumentStore:
                 if doc.serial >= self.serials.changed_at(ecosystem, key):
                     self.memo.put((ecosystem, key), ("feed", validity), doc)
         return loaded
+
+    def _load_hot_files(self, hot: dict[str, tuple[str, ...]], aggregates: dict[str, tuple[str, ...]]) -> int:
+        """`load_hot` on the embedded default: each file read and stamped as `_get_from_files` does;
+        a stale marker without a row remembered as absent at the serial read before the rows."""
+        assert self.files is not None
+        room, loaded = MEMO_ENTRIES // 2, 0
+        for ecosystem, prefixes in hot.items():
+            serial = self.serials.current(ecosystem)
+            with self.db.read() as session:
+                keys = self._hot_keys(session, ecosystem, prefixes, room)
+                markers = [stale_key(key) for key in aggregates.get(ecosystem, ())]
+                absent = [marker for marker in markers if rows.read(session, ecosystem, marker) is None]
+            for key in keys:
+                loaded += self._memo_from_file(ecosystem, key)
+            for marker in markers:
+                self._memo_from_file(ecosystem, marker)
+            for marker in absent:
+                self.memo.put(("absent", ecosystem, marker), serial, StoredDocument.tombstone(serial))
+            room -= len(keys)
+        return loaded
+
+    def _memo_from_file(self, ecosystem: str, key: str) -> bool:
+        found = self.files.read(ecosystem, key)
+        if found is not None:
+            self.memo.put((ecosystem, key), found[0], found[1])
+        return found is not None
+
+    @staticmethod
+    def _hot_keys(session: Session, ecosystem: str, prefixes: tuple[str, ...], room: int) -> list[str]:
+        keys: list[str] = []
+        for prefix in prefixes:
+            keys += rows.served_keys_under(session, ecosystem, prefix, room - len(keys))
+        return keys
 
     def _refill(self, ecosystem: str, key: str) -> StoredDocument | None:
         """The copy is missing: read the row, and put the copy back (never a render)."""
