@@ -409,29 +409,14 @@ def test_a_restarted_worker_reads_the_pages_clients_walk_from_memory_the_first_t
     backend = dataclasses.replace(new_backend(local_blobs=True), redis_url=REDIS_URL)
     server = start_server(tmp_path / "server", workers=2, backend=backend)
     try:
-        token = server.mint_token(*SCOPES)
-        names = ["walked-a", "walked-b", "walked-c"]
-        for name in names:
-            _publish(server, tmp_path, token, name)
-        assert gem_push(server.url, token, craft_gem("walked-gem", "1.0.0")).status_code == 200
-        for accept in ({}, JSON_ACCEPT):  # a reader renders a stale root listing (each form, both encodings)
-            assert httpx.get(server.url + "/pypi/simple/", headers=accept).status_code == 200
-        server.stop()
-        server = start_server(server.data_dir, workers=2, backend=backend)
-        eventually(lambda: _loaded_hot_documents(server, 4))  # both workers of both starts
-        admin = server.mint_token("admin", user="root")
+        server, _, admin = _published_and_restarted(server, tmp_path)
         # A worker starting (here or on another replica) catches the serials up with the journal:
         # with nothing unannounced that must not make the others drop their memos.
         server.registry().resync_serials()
-        reads = [(f"/pypi/simple/{name}/", accept) for name in names for accept in ({}, JSON_ACCEPT)]
-        reads += [("/rubygems/info/walked-gem", {}), ("/rubygems/versions", {})]
-        # the root listings too, gzipped (httpx takes gzip) and plain: the listing and its stale marker
-        reads += [("/pypi/simple/", {**accept, **encoding}) for accept in ({}, JSON_ACCEPT)
-                  for encoding in ({}, {"Accept-Encoding": "identity"})]
-        assert _memo_lookups_while(server, admin, reads) == 0  # each worker's first read of each: no miss
+        assert _memo_lookups_while(server, admin, WALKED_READS) == 0  # each worker's first read of each: no miss
 
         server.registry().resync_serials(announce=True)  # a worker replacing one that died: changes may be unannounced
-        assert _memo_lookups_while(server, admin, reads) > 0  # read again from Redis
+        assert _memo_lookups_while(server, admin, WALKED_READS) > 0  # read again from Redis
     finally:
         server.stop()
         server.backend.drop()
@@ -441,32 +426,40 @@ def test_on_the_embedded_default_a_restarted_worker_reads_the_pages_clients_walk
     """Without Redis each worker reads the hot documents' files into its memo when it starts (and
     learns that the root listings' stale markers are absent), so its first read of each page is a
     memo hit, not a file read and parse; each entry is still checked against its file's stat."""
-    backend = Backend(None, None)  # SQLite and files, whichever pass this is
-    server = start_server(tmp_path / "server", workers=2, backend=backend)
+    server = start_server(tmp_path / "server", workers=2, backend=Backend(None, None))  # SQLite and files, on either pass
     try:
-        token = server.mint_token(*SCOPES)
-        names = ["walked-a", "walked-b", "walked-c"]
-        for name in names:
-            _publish(server, tmp_path, token, name)
-        assert gem_push(server.url, token, craft_gem("walked-gem", "1.0.0")).status_code == 200
-        for accept in ({}, JSON_ACCEPT):  # a reader renders a stale root listing (each form, both encodings)
-            assert httpx.get(server.url + "/pypi/simple/", headers=accept).status_code == 200
-        server.stop()
-        server = start_server(server.data_dir, workers=2, backend=backend)
-        eventually(lambda: _loaded_hot_documents(server, 4))  # both workers of both starts
-        admin = server.mint_token("admin", user="root")
-        reads = [(f"/pypi/simple/{name}/", accept) for name in names for accept in ({}, JSON_ACCEPT)]
-        reads += [("/rubygems/info/walked-gem", {}), ("/rubygems/versions", {})]
-        reads += [("/pypi/simple/", {**accept, **encoding}) for accept in ({}, JSON_ACCEPT)
-                  for encoding in ({}, {"Accept-Encoding": "identity"})]
-        assert _memo_lookups_while(server, admin, reads) == 0  # each worker's first read of each: no miss
+        server, token, admin = _published_and_restarted(server, tmp_path)
+        assert _memo_lookups_while(server, admin, WALKED_READS) == 0  # each worker's first read of each: no miss
 
         _publish(server, tmp_path, token, "walked-a", "2.0")  # its pages' files change: each worker reads them again
-        changed = [(path, accept) for path, accept in reads if path == "/pypi/simple/walked-a/"]
+        changed = [(path, accept) for path, accept in WALKED_READS if path == "/pypi/simple/walked-a/"]
         assert _memo_lookups_while(server, admin, changed) > 0
         assert b"walked_a-2.0" in httpx.get(server.url + "/pypi/simple/walked-a/").content
     finally:
         server.stop()
+
+
+WALKED = ["walked-a", "walked-b", "walked-c"]
+WALKED_READS = [(f"/pypi/simple/{name}/", accept) for name in WALKED for accept in ({}, JSON_ACCEPT)]
+WALKED_READS += [("/rubygems/info/walked-gem", {}), ("/rubygems/versions", {})]
+# the root listings too, gzipped (httpx takes gzip) and plain: the listing and its stale marker
+WALKED_READS += [("/pypi/simple/", {**accept, **encoding}) for accept in ({}, JSON_ACCEPT)
+                 for encoding in ({}, {"Accept-Encoding": "identity"})]
+
+
+def _published_and_restarted(server: RunningServer, tmp_path: Path) -> tuple[RunningServer, str, str]:
+    """The pages of WALKED_READS published and rendered, then the server restarted and each of its
+    workers' hot documents loaded: (the new server, a publishing token, an admin token)."""
+    token = server.mint_token(*SCOPES)
+    for name in WALKED:
+        _publish(server, tmp_path, token, name)
+    assert gem_push(server.url, token, craft_gem("walked-gem", "1.0.0")).status_code == 200
+    for accept in ({}, JSON_ACCEPT):  # a reader renders a stale root listing (each form, both encodings)
+        assert httpx.get(server.url + "/pypi/simple/", headers=accept).status_code == 200
+    server.stop()
+    server = start_server(server.data_dir, workers=2, backend=server.backend)
+    eventually(lambda: _loaded_hot_documents(server, 4))  # both workers of both starts
+    return server, token, server.mint_token("admin", user="root")
 
 
 def _loaded_hot_documents(server: RunningServer, starts: int) -> None:
