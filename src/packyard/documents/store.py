@@ -498,8 +498,8 @@ class DocumentStore:
         """Load the public documents under each ecosystem's hot key prefixes
         (`ProtocolAdapter.hot_documents`, the pages clients walk) into the memo, before this worker
         serves. Otherwise a fresh worker's first read of each page would read and parse its file,
-        or with Redis take a thread hop and a round trip: at 10,000 projects a third (files) to a
-        sixth (Redis) less than the warm rate, or worse, for as long as it takes every worker to
+        or with Redis take a thread hop and a round trip: at 10,000 projects two thirds of the warm
+        rate (files) or a sixth of it or less (Redis), for as long as it takes every worker to
         read every page once. At most half the memo; the rest is read on its first request, as
         before. Each entry is stamped as a read stamps it (the file's stat; with Redis, once this
         process follows the serial feed, the serial feed's), so a change made while loading makes
