@@ -420,9 +420,9 @@ class DocumentStore:
                 return doc
             if not safe_key(key):
                 return None
-            found = self.files.read(ecosystem, key)
-            if found is not None:
-                return self.memo.put((ecosystem, key), found[0], found[1])
+            doc = self._memo_from_file(ecosystem, key)
+            if doc is not None:
+                return doc
         serial = self.serials.current(ecosystem)
         # known absent at this serial (an aggregate's cleared stale marker, read with every read of it);
         # put only for keys that passed `safe_key`, so a hit needs no check
@@ -545,7 +545,7 @@ class DocumentStore:
                 markers = [stale_key(key) for key in aggregates.get(ecosystem, ())]
                 absent = [marker for marker in markers if rows.read(session, ecosystem, marker) is None]
             for key in keys:
-                loaded += self._memo_from_file(ecosystem, key)
+                loaded += self._memo_from_file(ecosystem, key) is not None
             for marker in markers:
                 self._memo_from_file(ecosystem, marker)
             for marker in absent:
@@ -553,11 +553,10 @@ class DocumentStore:
             room -= len(keys)
         return loaded
 
-    def _memo_from_file(self, ecosystem: str, key: str) -> bool:
+    def _memo_from_file(self, ecosystem: str, key: str) -> StoredDocument | None:
+        """The file copy, put in the memo stamped by the stat it was read under (None: no file)."""
         found = self.files.read(ecosystem, key)
-        if found is not None:
-            self.memo.put((ecosystem, key), found[0], found[1])
-        return found is not None
+        return None if found is None else self.memo.put((ecosystem, key), found[0], found[1])
 
     @staticmethod
     def _hot_keys(session: Session, ecosystem: str, prefixes: tuple[str, ...], room: int) -> list[str]:
