@@ -7,13 +7,12 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.support.nginx import run_nginx
 from tests.support.server import reserve_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,10 +45,6 @@ class Nginx:
 
     def log_lines(self) -> list[str]:
         return self.access_log.read_text().splitlines() if self.access_log.exists() else []
-
-    def error_log(self) -> str:
-        path = self.prefix / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -96,20 +91,5 @@ def start_nginx(prefix: Path, upstreams: list[int]) -> Nginx:
     port = reservation.getsockname()[1]
     conf = prefix / "nginx.conf"
     conf.write_text(config(port, upstreams, prefix))
-    with reservation:  # until nginx listens on the port
-        check = subprocess.run([binary, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
-        assert check.returncode == 0, check.stderr
-        process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                   stderr=open(prefix / "stderr.log", "ab"), start_new_session=True)
-        running = Nginx(f"http://127.0.0.1:{port}", port, prefix, process)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {process.returncode}: {running.error_log()}")
-            try:
-                httpx.get(running.url + "/livez", timeout=2)
-                return running
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        running.stop()
-        raise RuntimeError(f"nginx did not start: {running.error_log()}")
+    process = run_nginx(binary, conf, prefix, reservation, f"http://127.0.0.1:{port}/livez")
+    return Nginx(f"http://127.0.0.1:{port}", port, prefix, process)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -140,22 +141,32 @@ def launch_nginx(prefix: Path, http_block, *, workers: int = 1, access_log: bool
         load_modules="\n".join(f"load_module {module};" for module in LUA_MODULES), user=_worker_user(), workers=workers, prefix=prefix, log_format=_LOG_FORMAT,
         access_log=f"{prefix}/logs/access.log packyard_front" if access_log else "off", http=http_block(port),
     ))
-    args = [binary, "-p", str(prefix), "-c", str(conf / "nginx.conf"), "-e", str(prefix / "logs" / "error.log")]
+    process = run_nginx(binary, conf / "nginx.conf", prefix, reservation, f"http://127.0.0.1:{port}/",
+                        extra_args=("-e", str(prefix / "logs" / "error.log")))
+    return RunningNginx(f"http://127.0.0.1:{port}", port, prefix, process)
+
+
+def run_nginx(binary: str, conf: Path, prefix: Path, reservation: socket.socket, probe: str, *,
+              extra_args: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Check `conf` with `nginx -t`, then start nginx on it, holding the port's reservation until nginx
+    answers `probe`. Its stderr goes to `prefix`/stderr.log, quoted when it does not start."""
+    args = [binary, "-p", str(prefix), "-c", str(conf), *extra_args]
+    stderr_log = prefix / "stderr.log"
     with reservation:  # until nginx listens on the port
         checked = subprocess.run([*args, "-t"], capture_output=True, text=True)
         if checked.returncode != 0:
-            raise RuntimeError(f"nginx refused the rendered configuration:\n{checked.stderr}")
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        running = RunningNginx(url, port, prefix, process)
+            raise RuntimeError(f"nginx refused the configuration {conf}:\n{checked.stderr}")
+        with stderr_log.open("ab") as stderr:
+            process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
+                raise RuntimeError(f"nginx exited with {process.returncode}: {stderr_log.read_text(errors='replace')}")
             try:
-                httpx.get(url + "/", timeout=2)
-                return running
+                httpx.get(probe, timeout=2)
+                return process
             except httpx.HTTPError:
                 time.sleep(0.05)
-        running.stop()
-        raise RuntimeError("nginx did not start listening")
+        process.kill()
+        process.wait(timeout=15)
+        raise RuntimeError(f"nginx did not start listening: {stderr_log.read_text(errors='replace')}")
