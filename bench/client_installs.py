@@ -5,8 +5,9 @@ projects and a cold `bundle install` of 10 gems, each timed from a fresh, isolat
 
 The registry holds `--projects` PyPI projects and `--gems` gems (filled over HTTP); pip installs
 bench-p-0 ... bench-p-19 into a fresh venv with no cache; bundler resolves and installs
-bench0 ... bench9 with an empty HOME, BUNDLE_PATH and compact-index cache. Runs alternate app and
-front; the median is reported. Targets: pip within 1.1x of nginx, bundler within 1.2x.
+bench0 ... bench9 with an empty HOME, BUNDLE_PATH and compact-index cache. Each run times the app and
+the front in turn, the first of the pair alternating from run to run; the medians are reported, and
+the median of the runs' app/front ratios. Targets: pip within 1.1x of nginx, bundler within 1.2x.
 """
 
 from __future__ import annotations
@@ -68,20 +69,23 @@ def main() -> None:
         times: dict[tuple[str, str], list[float]] = {}
         try:
             for n in range(args.runs):
-                for label, url in (("app", server.url), ("nginx front", front.url)):
+                targets = [("app", server.url), ("nginx front", front.url)]
+                for label, url in targets if n % 2 == 0 else reversed(targets):
                     times.setdefault(("pip install (20 projects)", label), []).append(
                         time_pip(f"{url}/pypi/simple/", workdir, n))
                     times.setdefault(("cold bundle install (10 gems)", label), []).append(
                         time_bundle(f"{url}/rubygems/", workdir, n))
+                print(f"  run {n + 1}: " + ", ".join(f"{client.split(' (')[0]} {label} {taken[-1]:.2f} s"
+                                                     for (client, label), taken in times.items()), flush=True)
         finally:
             front.stop()
     finally:
         discard(server, workdir)
-    print(f"\n{'client':32}{'app s':>8}{'front s':>9}{'app/front':>11}   (median of {args.runs})")
+    print(f"\n{'client':32}{'app s':>8}{'front s':>9}{'app/front':>11}   (medians of {args.runs}; the ratio: of each run's pair)")
     for client in ("pip install (20 projects)", "cold bundle install (10 gems)"):
-        app = statistics.median(times[(client, "app")])
-        front_s = statistics.median(times[(client, "nginx front")])
-        print(f"{client:32}{app:>8.2f}{front_s:>9.2f}{app / front_s:>11.2f}")
+        app, front_s = times[(client, "app")], times[(client, "nginx front")]
+        ratio = statistics.median(a / f for a, f in zip(app, front_s))
+        print(f"{client:32}{statistics.median(app):>8.2f}{statistics.median(front_s):>9.2f}{ratio:>11.2f}")
 
 
 if __name__ == "__main__":
