@@ -167,6 +167,6 @@ def run_nginx(binary: str, conf: Path, prefix: Path, reservation: socket.socket,
                 return process
             except httpx.HTTPError:
                 time.sleep(0.05)
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)  # its workers too (its own session)
         process.wait(timeout=15)
         raise RuntimeError(f"nginx did not start listening: {stderr_log.read_text(errors='replace')}")
