@@ -191,3 +191,33 @@ def test_redis_back_while_the_database_is_down_serves_and_repairs_once_the_datab
         server.stop()
         redis_proxy.stop()
         database_proxy.stop()
+
+
+def test_a_page_a_worker_never_read_is_served_when_redis_is_back_before_the_database(postgres_backend, tmp_path):
+    """Redis goes away, so the worker's breaker opens; then the database goes away and Redis comes
+    back. A page this worker never read (nothing in its memory) is served from Redis's copy or its
+    file copy at once: not a 503 until the breaker's next probe, up to 8 s later."""
+    backend = dataclasses.replace(postgres_backend, redis_url=REDIS_URL)
+    redis_proxy, database_proxy = proxy_for(backend.redis_url), proxy_for(backend.database_url)
+    server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=database_proxy, redis=redis_proxy),
+                          workers=1, extra_env=FAST_FAILING)
+    publish = _publisher(server, tmp_path, "unread")
+    try:
+        publish("1.0")  # stored in the database and in Redis; nobody reads it
+        redis_proxy.close()
+        deadline = time.monotonic() + 30
+        while "Redis is unreachable" not in server.log():  # the worker's serial feed trips its breaker
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.1)
+        database_proxy.close()
+        redis_proxy.open()
+        for path in ("/pypi/simple/unread/", "/rubygems/info/unread-gem"):
+            answer = httpx.get(server.url + path, timeout=30)
+            assert answer.status_code == 200, (path, answer.status_code, answer.text)
+            assert "1.0" in answer.text
+    finally:
+        redis_proxy.open()
+        database_proxy.open()
+        server.stop()
+        redis_proxy.stop()
+        database_proxy.stop()

@@ -446,24 +446,22 @@ class DocumentStore:
         if self._redis_backlog and io:
             self._flush_redis_backlog()
         validity = self.serials.validity(ecosystem)
+        stamp: object = None
         if validity is not None:  # every change reaches this process with its keys: a hit costs no I/O
             doc = self.memo.get((ecosystem, key), ("feed", validity))
             if doc is not None and doc.serial >= self.serials.changed_at(ecosystem, key):
                 return doc
-            stamp: object = ("feed", validity)  # never equal to a serial stamp below
+            stamp = ("feed", validity)  # never equal to a serial stamp below
+        healthy = self.redis.redis.available
+        try:  # with a live feed too: a feed back after a gap asks the journal once
             serial = self.serials.current(ecosystem)
-            if self.redis.redis.available:
-                self._healthy_serial[ecosystem] = serial
-        else:
-            healthy = self.redis.redis.available
-            try:
-                serial = self.serials.current(ecosystem)
-            except (ServiceUnavailable, InsufficientStorage) as exc:
-                if not io:
-                    raise NeedsIO() from None
-                return self._without_serial(ecosystem, key, exc)
-            if healthy and self.redis.redis.available:
-                self._healthy_serial[ecosystem] = serial
+        except (ServiceUnavailable, InsufficientStorage) as exc:
+            if not io:
+                raise NeedsIO() from None
+            return self._without_serial(ecosystem, key, exc)
+        if healthy and self.redis.redis.available:
+            self._healthy_serial[ecosystem] = serial
+        if stamp is None:
             doc = self.memo.get((ecosystem, key), serial)
             if doc is not None:
                 return doc
@@ -482,17 +480,33 @@ class DocumentStore:
 
     def _without_serial(self, ecosystem: str, key: str, fault: Exception) -> StoredDocument | None:
         """No serial to validate against: the database is away, and Redis too from this process's
-        view (or it lost the serial). Serve the copy this process holds, else Redis's, rather than a
-        503; without either the database's error stands. Kept nowhere: the next read asks again."""
+        view (or it lost the serial, or this process's feed, back after a gap, asks the journal
+        once before it trusts Redis's serial again). Serve the copy this process holds, else the
+        file copy, else Redis's, rather than a 503; without any the database's error stands. Kept
+        nowhere: the next read asks again."""
         doc = self.memo.held((ecosystem, key))
-        if doc is None and safe_key(key) and self.redis is not None:
-            try:
-                doc = self.redis.read(ecosystem, key)
-            except RedisUnavailable:
-                doc = None
+        if doc is None and safe_key(key):
+            if self.files is not None:
+                found = self.files.read(ecosystem, key)
+                doc = None if found is None else found[1]
+            if doc is None and self.redis is not None:
+                doc = self._redis_copy_now(ecosystem, key)
         if doc is None:
             raise fault
         return doc
+
+    def _redis_copy_now(self, ecosystem: str, key: str) -> StoredDocument | None:
+        """Redis's copy, Redis tried at once even while this process's breaker cools down: with the
+        database away it is the last place the page can come from. (Each worker's breaker opens
+        while Redis is away, and cools down for up to `max_cooldown` after Redis is back: a worker
+        that had not read the page would otherwise answer 503 meanwhile.)"""
+        assert self.redis is not None
+        if not self.redis.redis.available and not self.redis.redis.probe():
+            return None
+        try:
+            return self.redis.read(ecosystem, key)
+        except RedisUnavailable:
+            return None
 
     def load_hot(self, hot: dict[str, tuple[str, ...]], aggregates: dict[str, tuple[str, ...]]) -> int:
         """Load the public documents under each ecosystem's hot key prefixes
