@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from contextlib import contextmanager
 
 import httpx
 
@@ -51,6 +52,24 @@ def _publisher(server, tmp_path, name: str):
         assert gem_push(server.url, token, craft_gem(f"{name}-gem", f"{version}.0")).status_code == 200
 
     return publish
+
+
+@contextmanager
+def _behind_redis_and_database_proxies(postgres_backend, tmp_path, workers: int):
+    """A server whose Redis and database connections each pass through a proxy the test can cut:
+    (server, redis_proxy, database_proxy); everything reopened and stopped afterwards."""
+    backend = dataclasses.replace(postgres_backend, redis_url=REDIS_URL)
+    redis_proxy, database_proxy = proxy_for(backend.redis_url), proxy_for(backend.database_url)
+    server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=database_proxy, redis=redis_proxy),
+                          workers=workers, extra_env=FAST_FAILING)
+    try:
+        yield server, redis_proxy, database_proxy
+    finally:
+        redis_proxy.open()
+        database_proxy.open()
+        server.stop()
+        redis_proxy.stop()
+        database_proxy.stop()
 
 
 def test_a_dead_or_hung_redis_fails_no_request_and_is_used_again_when_back(redis_cut, tmp_path):
@@ -141,22 +160,18 @@ def test_redis_back_while_the_database_is_down_serves_and_repairs_once_the_datab
     goes away and Redis comes back. Redis's copies are repaired from the rows, which needs the
     database: until it returns, reads go on from what Redis and the memo hold (200, never a 503
     for a page that exists), and once it is back the change shows on every read."""
-    backend = dataclasses.replace(postgres_backend, redis_url=REDIS_URL)
-    redis_proxy, database_proxy = proxy_for(backend.redis_url), proxy_for(backend.database_url)
-    server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=database_proxy, redis=redis_proxy),
-                          workers=2, extra_env=FAST_FAILING)
-    publish = _publisher(server, tmp_path, "doubled")
+    with _behind_redis_and_database_proxies(postgres_backend, tmp_path, workers=2) as (server, redis_proxy, database_proxy):
+        publish = _publisher(server, tmp_path, "doubled")
 
-    def reads() -> list[httpx.Response]:
-        return [httpx.get(server.url + path, timeout=30)
-                for path in ("/pypi/simple/doubled/", "/rubygems/info/doubled-gem", "/rubygems/versions")]
+        def reads() -> list[httpx.Response]:
+            return [httpx.get(server.url + path, timeout=30)
+                    for path in ("/pypi/simple/doubled/", "/rubygems/info/doubled-gem", "/rubygems/versions")]
 
-    def shows(version: str) -> bool:
-        page, info, versions = reads()
-        return (all(r.status_code == 200 for r in (page, info, versions)) and f"doubled-{version}-py3" in page.text
-                and f"\n{version}.0 " in "\n" + info.text and f"{version}.0" in versions.text)
+        def shows(version: str) -> bool:
+            page, info, versions = reads()
+            return (all(r.status_code == 200 for r in (page, info, versions)) and f"doubled-{version}-py3" in page.text
+                    and f"\n{version}.0 " in "\n" + info.text and f"{version}.0" in versions.text)
 
-    try:
         publish("1.0")
         assert all(r.status_code == 200 for r in reads())
         redis_proxy.close()
@@ -185,24 +200,14 @@ def test_redis_back_while_the_database_is_down_serves_and_repairs_once_the_datab
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert "Traceback" not in server.log()
-    finally:
-        redis_proxy.open()
-        database_proxy.open()
-        server.stop()
-        redis_proxy.stop()
-        database_proxy.stop()
 
 
 def test_a_page_a_worker_never_read_is_served_when_redis_is_back_before_the_database(postgres_backend, tmp_path):
     """Redis goes away, so the worker's breaker opens; then the database goes away and Redis comes
     back. A page this worker never read (nothing in its memory) is served from Redis's copy or its
     file copy at once: not a 503 until the breaker's next probe, up to 8 s later."""
-    backend = dataclasses.replace(postgres_backend, redis_url=REDIS_URL)
-    redis_proxy, database_proxy = proxy_for(backend.redis_url), proxy_for(backend.database_url)
-    server = start_server(tmp_path / "server", backend=behind_proxy(backend, database=database_proxy, redis=redis_proxy),
-                          workers=1, extra_env=FAST_FAILING)
-    publish = _publisher(server, tmp_path, "unread")
-    try:
+    with _behind_redis_and_database_proxies(postgres_backend, tmp_path, workers=1) as (server, redis_proxy, database_proxy):
+        publish = _publisher(server, tmp_path, "unread")
         publish("1.0")  # stored in the database and in Redis; nobody reads it
         redis_proxy.close()
         deadline = time.monotonic() + 30
@@ -215,9 +220,3 @@ def test_a_page_a_worker_never_read_is_served_when_redis_is_back_before_the_data
             answer = httpx.get(server.url + path, timeout=30)
             assert answer.status_code == 200, (path, answer.status_code, answer.text)
             assert "1.0" in answer.text
-    finally:
-        redis_proxy.open()
-        database_proxy.open()
-        server.stop()
-        redis_proxy.stop()
-        database_proxy.stop()
