@@ -3,7 +3,9 @@ per cool-down instead of a timeout per call, and recovery by itself."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from packyard.resilience.redis_guard import GuardedRedis
 from tests.faults.faultkit import proxy_for
@@ -68,3 +70,33 @@ def test_a_refused_redis_falls_back_and_recovers():
             assert time.monotonic() < deadline, "GuardedRedis never used Redis again"
             time.sleep(0.1)
         assert guard.run(lambda c: c.get(key), None) == b"v" and guard.recoveries == 1
+
+
+def test_probes_of_a_hung_redis_are_made_by_one_caller_at_a_time_and_paced():
+    """A read with nowhere else to go probes Redis whatever the breaker says. With Redis hung each
+    probe costs a timeout: one caller pays it, the others get the answer at once, and the next
+    try waits for the probe interval."""
+    with proxy_for(REDIS_URL) as proxy:
+        guard = GuardedRedis(f"redis://127.0.0.1:{proxy.port}/0", connect_timeout=0.3, timeout=0.3, probe_interval=1.0)
+        assert guard.probe()
+        proxy.hang()
+        assert guard.run(lambda client: client.ping(), "fallback") == "fallback" and not guard.available
+        time.sleep(1.0)
+        start = threading.Barrier(8)
+
+        def timed_probe(_) -> tuple[bool, float]:
+            start.wait()
+            started = time.monotonic()
+            return guard.probe(), time.monotonic() - started
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(timed_probe, range(8)))
+        assert [answer for answer, _ in answers] == [False] * 8
+        waits = sorted(taken for _, taken in answers)
+        assert waits[-1] >= 0.25 and waits[-2] < 0.1, waits  # one caller waited for Redis's timeout
+
+        started = time.monotonic()
+        assert not guard.probe() and time.monotonic() - started < 0.1  # within the interval: not tried
+        proxy.open()
+        time.sleep(1.0)
+        assert guard.probe() and guard.available and guard.recoveries == 1

@@ -35,7 +35,8 @@ _OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingEr
 
 class GuardedRedis:
     def __init__(
-        self, url: str, *, connect_timeout: float = 0.5, timeout: float = 1.0, cooldown: float = 1.0, max_cooldown: float = 8.0
+        self, url: str, *, connect_timeout: float = 0.5, timeout: float = 1.0, cooldown: float = 1.0, max_cooldown: float = 8.0,
+        probe_interval: float = 0.25,
     ):
         # One immediate retry: a pooled connection cut while Redis restarted fails once, the retry reconnects.
         self.client = redis.Redis.from_url(
@@ -48,6 +49,9 @@ class GuardedRedis:
         self._lock = threading.Lock()
         self._closed_until = 0.0  # monotonic time before which calls do not try Redis
         self._down = False
+        self.probe_interval = probe_interval
+        self._probing = False
+        self._next_probe = 0.0  # while down: monotonic time before which `probe` does not try Redis
 
     @property
     def available(self) -> bool:
@@ -91,12 +95,23 @@ class GuardedRedis:
                 log.warning("Redis is reachable again")
 
     def probe(self) -> bool:
-        """Try Redis now, whatever the cool-down (another connection just saw it answer)."""
+        """Try Redis now, whatever the cool-down (another connection just saw it answer, or a read
+        has nowhere else to go): True when it answers. One caller at a time, and while Redis is
+        down at most one try per `probe_interval`; the other callers get the last answer at once.
+        A hung Redis costs a timeout per try, which would otherwise be paid by every caller."""
+        with self._lock:
+            if self._probing or (self._down and time.monotonic() < self._next_probe):
+                return not self._down
+            self._probing = True
         try:
             self.client.ping()
         except _OUTAGE_ERRORS as exc:
             self._trip(exc)
             return False
+        finally:
+            with self._lock:
+                self._probing = False
+                self._next_probe = time.monotonic() + self.probe_interval
         if self._down:
             self._recover()
         return True
