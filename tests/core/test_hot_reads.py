@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from tests.rubygems.gemtools import craft_gem
 from tests.support.in_process_http import Connection
 from tests.support.server import RunningServer
 
+T = TypeVar("T")
 JSON = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"  # pip's
 
 
@@ -41,9 +43,28 @@ def published(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -
     assert gem_push(server.url, token, craft_gem("hotgem", "1.0.0")).status_code == 200
     for accept in (JSON, "text/html"):  # the root listing is rendered after the change, by its next read
         httpx.get(server.url + "/pypi/simple/", headers={"Accept": accept}, timeout=30).raise_for_status()
-    app = create_app(registry=server.registry())
-    yield {"app": app, "wheel": wheel.name, "offers": dict(hot_reads.TABLE)}
+    registry = server.registry()
+    app = create_app(registry=registry)
+    yield {"app": app, "registry": registry, "wheel": wheel.name, "offers": dict(hot_reads.TABLE)}
     hot_reads.install({}, None)
+
+
+def served(published: dict, run: Callable[[], Awaitable[T]]) -> T:
+    """`run()` on a new event loop with the registry's serial feed live, as a worker's lifespan has
+    it (PostgreSQL + Redis): a read on the event loop validates its memo by what the feed pushed,
+    and without a live feed leaves the serial's round trip to the app's thread."""
+    async def main() -> T:
+        feed = published["registry"].serials.feed
+        if feed is not None:
+            feed.start()
+            assert await feed.wait_live(10), "the serial feed did not go live"
+        try:
+            return await run()
+        finally:
+            if feed is not None:
+                await feed.stop()
+
+    return asyncio.run(main())
 
 
 def answer(published: dict, raw: bytes, hot: bool) -> tuple[bytes, bool]:
@@ -60,7 +81,7 @@ def answer(published: dict, raw: bytes, hot: bool) -> tuple[bytes, bool]:
         finally:
             connection.close()
 
-    return asyncio.run(run())
+    return served(published, run)
 
 
 def etag_of(published: dict, path: str, *headers: str) -> str:
@@ -152,7 +173,7 @@ def test_pipelined_requests_are_answered_in_order(published):
         connection.close()
         return written
 
-    written = asyncio.run(run())
+    written = served(published, run)
     assert re.findall(rb"\r\ncontent-type: ([^\r]+)", written) == [b"text/html; charset=utf-8"] + [b"text/plain; charset=utf-8"] * 2
 
 
@@ -169,7 +190,7 @@ def test_a_closed_connection_is_closed_after_a_hot_answer(published):
         connection.close()
         return written, closed
 
-    written, closed = asyncio.run(run())
+    written, closed = served(published, run)
     assert b"\r\nconnection: close\r\n" in written and closed
 
 
@@ -189,7 +210,7 @@ def test_a_lookup_that_fails_leaves_the_request_to_the_app(published, caplog):
         finally:
             connection.close()
 
-    got, hot = asyncio.run(run())
+    got, hot = served(published, run)
     assert not hot and got == expected
     assert "the hot path could not answer" in caplog.text
 
@@ -216,7 +237,7 @@ def test_hot_answers_are_counted_in_the_metrics(published):
             hot_reads.install(published["offers"], None)
             connection.close()
 
-    answers = asyncio.run(run())
+    answers = served(published, run)
     assert all(hot for _, hot in answers)
     body_length = len(answers[0][0].split(b"\r\n\r\n", 1)[1])
     totals = recorder.totals()

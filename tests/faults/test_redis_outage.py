@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
@@ -220,3 +221,30 @@ def test_a_page_a_worker_never_read_is_served_when_redis_is_back_before_the_data
             answer = httpx.get(server.url + path, timeout=30)
             assert answer.status_code == 200, (path, answer.status_code, answer.text)
             assert "1.0" in answer.text
+
+
+def test_a_read_waiting_on_the_database_never_holds_up_the_workers_other_requests(postgres_backend, tmp_path):
+    """With Redis away a worker learns the serial from the journal. A read asks for it from a
+    thread, never on the event loop: with the database hung too, the worker answers its other
+    requests (here /healthz) while that read waits, not once the database answers."""
+    with _behind_redis_and_database_proxies(postgres_backend, tmp_path, workers=1) as (server, redis_proxy, database_proxy):
+        publish = _publisher(server, tmp_path, "waiting")
+        publish("1.0")
+        redis_proxy.close()
+        deadline = time.monotonic() + 30
+        while "Redis is unreachable" not in server.log():  # the worker's serial feed trips its breaker
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.1)
+        assert httpx.get(server.url + "/pypi/simple/waiting/", timeout=30).status_code == 200
+
+        database_proxy.hang()
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(httpx.get, server.url + "/pypi/simple/waiting/", timeout=60)
+            time.sleep(0.5)
+            assert not waiting.done()  # it waits for the journal's serial
+            started = time.monotonic()
+            assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+            assert time.monotonic() - started < 1
+            database_proxy.open()
+            answer = waiting.result()
+        assert answer.status_code == 200 and "waiting-1.0-py3" in answer.text, (answer.status_code, answer.text)

@@ -52,6 +52,11 @@ class SerialBoard(ABC):
     @abstractmethod
     def current(self, ecosystem: str) -> int: ...
 
+    def known(self, ecosystem: str) -> int | None:
+        """The serial when it is had without a round trip to the database or Redis (a local file;
+        the live feed's), else None: the event loop asks this, and leaves `current` to a thread."""
+        return None
+
     @abstractmethod
     def publish(self, ecosystem: str, serial: int) -> None:
         """Called after a commit; never moves the serial backwards."""
@@ -97,15 +102,20 @@ class FileSerialBoard(SerialBoard):
         return self.directory / f"{ecosystem}.serial"
 
     def current(self, ecosystem: str) -> int:
+        serial = self.known(ecosystem)
+        if serial is None:  # no file (first use, or removed after a failed write), or a torn one
+            serial = self.lookup(ecosystem)
+            self.publish(ecosystem, serial)
+        return serial
+
+    def known(self, ecosystem: str) -> int | None:
         path = self._stat_paths.get(ecosystem)
         if path is None:
             path = self._stat_paths[ecosystem] = str(self._path(ecosystem))
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            serial = self.lookup(ecosystem)
-            self.publish(ecosystem, serial)
-            return serial
+            return None
         stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         seen = self._seen.get(ecosystem)
         if seen is not None and seen[0] == stamp:
@@ -114,7 +124,7 @@ class FileSerialBoard(SerialBoard):
             with open(path, "rb") as handle:
                 serial = int(handle.read() or 0)
         except (FileNotFoundError, ValueError):
-            return self.lookup(ecosystem)
+            return None
         self._seen[ecosystem] = (stamp, serial)
         return serial
 
@@ -199,6 +209,12 @@ return 0
                 self._raise(ecosystem, serial)
             return serial
         return self._asked(ecosystem)
+
+    def known(self, ecosystem: str) -> int | None:
+        feed = self.feed
+        if self._unpublished or feed is None or not feed.live:
+            return None
+        return self._pushed.get(ecosystem)
 
     def _asked(self, ecosystem: str) -> int:
         """Without a live feed: one GET (the journal while Redis is down or lost the key)."""

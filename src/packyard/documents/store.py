@@ -423,7 +423,7 @@ class DocumentStore:
             doc = self._memo_from_file(ecosystem, key)
             if doc is not None:
                 return doc
-        serial = self.serials.current(ecosystem)
+        serial = self.serials.current(ecosystem) if io else self._serial_without_io(ecosystem)
         # known absent at this serial (an aggregate's cleared stale marker, read with every read of it);
         # put only for keys that passed `safe_key`, so a hit needs no check
         if self.memo.get(("absent", ecosystem, key), serial) is not None:
@@ -453,12 +453,13 @@ class DocumentStore:
                 return doc
             stamp = ("feed", validity)  # never equal to a serial stamp below
         healthy = self.redis.redis.available
-        try:  # with a live feed too: a feed back after a gap asks the journal once
-            serial = self.serials.current(ecosystem)
-        except (ServiceUnavailable, InsufficientStorage) as exc:
-            if not io:
-                raise NeedsIO() from None
-            return self._without_serial(ecosystem, key, exc)
+        if not io:
+            serial = self._serial_without_io(ecosystem)
+        else:
+            try:  # with a live feed too: a feed back after a gap asks the journal once
+                serial = self.serials.current(ecosystem)
+            except (ServiceUnavailable, InsufficientStorage) as exc:
+                return self._without_serial(ecosystem, key, exc)
         if healthy and self.redis.redis.available:
             self._healthy_serial[ecosystem] = serial
         if stamp is None:
@@ -477,6 +478,15 @@ class DocumentStore:
         if doc is None:
             doc = self._refill(ecosystem, key) or StoredDocument.tombstone(serial)
         return self.memo.put((ecosystem, key), stamp, doc)
+
+    def _serial_without_io(self, ecosystem: str) -> int:
+        """The serial to validate a read on the event loop: NeedsIO when it takes a round trip
+        (the journal, or Redis without a live feed), which could hold every request of the
+        worker for as long as the database or Redis takes to answer, or to time out."""
+        serial = self.serials.known(ecosystem)
+        if serial is None:
+            raise NeedsIO()
+        return serial
 
     def _without_serial(self, ecosystem: str, key: str, fault: Exception) -> StoredDocument | None:
         """No serial to validate against: the database is away, and Redis too from this process's
