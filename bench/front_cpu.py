@@ -26,6 +26,7 @@ Needs nginx with libnginx-mod-http-js and libnginx-mod-http-lua (Debian 12), and
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import os
 import random
@@ -121,7 +122,8 @@ def fill(data: Path, gems: int) -> dict[str, str]:
             path = data / root / "rubygems" / (key if content is not None else key + ".etag")
             path.parent.mkdir(parents=True, exist_ok=True)
             tag = f'"{hashlib.md5(body).hexdigest()}"'
-            path.write_bytes(content if content is not None else tag.encode())
+            sidecar = f"{tag}\n{base64.b64encode(hashlib.sha256(body).digest()).decode()}"  # as packyard writes it
+            path.write_bytes(content if content is not None else sidecar.encode())
             expected[f"/rubygems/{key}"] = tag
     for i in range(gems):
         put(f"info/gem{i}", b"---\n" + b"".join(

@@ -57,7 +57,7 @@ def cases(public, projects: list[str], gems: list[str]) -> list[tuple[str, list[
     tail = f"Range: bytes={versions_size - 1}-"
 
     def etag(relative: str) -> str:
-        return (public.parent / "public-etags" / f"{relative}.etag").read_text()
+        return (public.parent / "public-etags" / f"{relative}.etag").read_text().split("\n")[0]
 
     return [
         ("pypi project pages (JSON)", [f"/pypi/simple/{p}/\tAccept: {PIP_ACCEPT}" for p in projects],

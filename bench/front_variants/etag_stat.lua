@@ -22,7 +22,7 @@ local function read_tag(path)
     if not f then return nil end
     local v = f:read("*a")
     f:close()
-    v = v and v:match("^%s*(.-)%s*$")
+    v = v and v:match("^[^\n]*"):match("^%s*(.-)%s*$")  -- the ETag: the sidecar's first line
     if not v or not v:match('^W?/?"[\33\35-\126]*"$') then return nil end
     return v
 end

@@ -15,7 +15,7 @@ var QUOTED_ETAG = /^(W\/)?"[\x21\x23-\x7e]*"$/;
 // not written yet, or being removed).
 function etag(r) {
     try {
-        var value = fs.readFileSync(r.variables.packyard_etags + r.variables.packyard_file + '.etag', 'utf8').trim();
+        var value = fs.readFileSync(r.variables.packyard_etags + r.variables.packyard_file + '.etag', 'utf8').split('\n')[0].trim();
         return QUOTED_ETAG.test(value) ? value : '';
     } catch (e) {
         return '';

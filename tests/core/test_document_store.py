@@ -5,8 +5,8 @@ Real servers, both backends (the PostgreSQL pass also runs the Redis path)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-
 import hashlib
 import os
 import time
@@ -43,6 +43,16 @@ def _public(server: RunningServer, relative: str) -> Path:
     return server.data_dir / "public" / relative
 
 
+def _sha256(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def _sidecar(server: RunningServer, relative: str) -> tuple[str, str]:
+    """A public file's `.etag` sidecar: (ETag, the body's sha-256 in base64)."""
+    etag, sha256 = _etag_file(server, relative).read_text().split("\n")
+    return etag, sha256
+
+
 def _etag_file(server: RunningServer, relative: str) -> Path:
     return server.data_dir / "public-etags" / f"{relative}.etag"
 
@@ -58,7 +68,7 @@ def _assert_file_matches_app(server: RunningServer, relative: str, headers: dict
     assert response.status_code == 200, (relative, response.status_code, body)
     assert response.headers.get("content-encoding") == ("gzip" if gzipped else None), relative
     assert _public(server, relative).read_bytes() == body, relative
-    assert _etag_file(server, relative).read_text() == response.headers["etag"], relative
+    assert _sidecar(server, relative) == (response.headers["etag"], _sha256(body)), relative
 
 
 def _assert_files_catch_up_with_app(server: RunningServer, relative: str, headers: dict[str, str] | None = None) -> None:
@@ -103,7 +113,7 @@ def test_public_files_follow_publish_yank_private_and_quarantine(registry_server
     link = _public(server, "rubygems/gems/beta-gem-1.0.0.gem")
     assert link.is_symlink() and not os.readlink(link).startswith("/")
     assert link.read_bytes() == gem
-    assert _etag_file(server, "rubygems/gems/beta-gem-1.0.0.gem").read_text() == f'"{hashlib.md5(gem).hexdigest()}"'
+    assert _sidecar(server, "rubygems/gems/beta-gem-1.0.0.gem") == (f'"{hashlib.md5(gem).hexdigest()}"', _sha256(gem))
     assert _public(server, f"pypi/files/alpha/{wheel.name}").read_bytes() == wheel.read_bytes()
 
     # RubyGems yank: the file and its quick gemspec leave; /info and /versions are re-written

@@ -16,7 +16,8 @@ from tests.rubygems.gemtools import craft_gem
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 UV_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-COMPARED = ("content-type", "content-encoding", "etag", "cache-control", "vary", "accept-ranges", "content-range", "content-length")
+COMPARED = ("content-type", "content-encoding", "etag", "cache-control", "vary", "accept-ranges", "content-range", "content-length",
+            "digest", "repr-digest")
 WHEEL = "front_demo-1.0-py3-none-any.whl"
 
 

@@ -9,8 +9,10 @@
   reads exactly the length its header names, so it never sees a partial append.
 - `<data_dir>/public/<ecosystem>/<key>` and `<data_dir>/public-etags/<ecosystem>/<key>.etag`: the
   public documents of a public registry laid out by URL for a static front server (nginx), with
-  the exact ETag header value beside each; `blob` documents become relative symlinks to the blob
-  file (local blob storage only). Nothing private is ever written there.
+  beside each its `.etag` sidecar: the exact ETag header value, then on a second line the body's
+  sha-256 in base64 (the compact index sends it as `Digest` and `Repr-Digest`); `blob` documents
+  become relative symlinks to the blob file (local blob storage only). Nothing private is ever
+  written there.
 - `<data_dir>/public-etags/.generation`: 8 bytes rewritten in place with a new random value after
   every change of a `.etag` (created once, never replaced). The nginx front maps it and reads its
   cached ETags again only when it moved (deploy/nginx/, docs/nginx.md).
@@ -24,7 +26,9 @@ only replaced by a newer serial.
 
 from __future__ import annotations
 
+import base64
 import fcntl
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -235,7 +239,7 @@ class DocumentFiles:
     def _grow_public(self, ecosystem: str, key: str, doc: StoredDocument, etag_before: str, piece: bytes) -> bool:
         """Append `piece` to the public file when it holds exactly the body before it; False otherwise."""
         body_path, etag_path = self.public_path(ecosystem, key), self.etag_path(ecosystem, key)
-        if doc.kind != DOCUMENT or _reads(etag_path) != etag_before.encode("ascii"):
+        if doc.kind != DOCUMENT or _sidecar_etag(etag_path) != etag_before.encode("ascii"):
             return False
         try:
             with open(body_path, "r+b") as handle:
@@ -247,7 +251,7 @@ class DocumentFiles:
                 os.fsync(handle.fileno())
         except FileNotFoundError:
             return False
-        write_atomic(etag_path, doc.etag.encode("ascii"))
+        write_atomic(etag_path, sidecar(doc))
         move_generation(self.generation)
         return True
 
@@ -281,13 +285,14 @@ class DocumentFiles:
             _prune(etag_path.parent, self.etags)
             return
         mtime = static_etag_mtime(doc.etag, len(doc.body)) if doc.kind == DOCUMENT else None
-        if lazy and _reads(etag_path) == doc.etag.encode("ascii") and _has_mtime(body_path, mtime):
+        wanted = sidecar(doc)
+        if lazy and _reads(etag_path) == wanted and _has_mtime(body_path, mtime):
             return
         if doc.kind == BLOB:
             link_atomic(body_path, self.blob_path(doc.blob[0]))
         else:
             write_atomic(body_path, doc.body, mtime)  # a static ETag: nginx computes it from the mtime
-        write_atomic(etag_path, doc.etag.encode("ascii"))
+        write_atomic(etag_path, wanted)
         move_generation(self.generation)
 
     def public_keys(self, ecosystem: str) -> Iterator[str]:
@@ -314,6 +319,18 @@ def _has_mtime(path: Path, mtime: int | None) -> bool:
     except OSError:
         return False
     return mtime is None or int(st.st_mtime) == mtime
+
+
+def sidecar(doc: StoredDocument) -> bytes:
+    """A public file's `.etag` sidecar: its ETag header value, then its body's sha-256 in base64."""
+    sha256 = bytes.fromhex(doc.blob[0]) if doc.kind == BLOB else hashlib.sha256(doc.body).digest()
+    return doc.etag.encode("ascii") + b"\n" + base64.b64encode(sha256)
+
+
+def _sidecar_etag(path: Path) -> bytes | None:
+    """The ETag a `.etag` sidecar holds (its first line)."""
+    held = _reads(path)
+    return None if held is None else held.partition(b"\n")[0]
 
 
 def _reads(path: Path) -> bytes | None:
