@@ -81,7 +81,6 @@ def test_probes_of_a_hung_redis_are_made_by_one_caller_at_a_time_and_paced():
         assert guard.probe()
         proxy.hang()
         assert guard.run(lambda client: client.ping(), "fallback") == "fallback" and not guard.available
-        time.sleep(1.0)
         start = threading.Barrier(8)
 
         def timed_probe(_) -> tuple[bool, float]:
@@ -99,4 +98,15 @@ def test_probes_of_a_hung_redis_are_made_by_one_caller_at_a_time_and_paced():
         assert not guard.probe() and time.monotonic() - started < 0.1  # within the interval: not tried
         proxy.open()
         time.sleep(1.0)
+        assert guard.probe() and guard.available and guard.recoveries == 1
+
+
+def test_a_probe_right_after_a_refused_one_finds_redis_back():
+    """A refused probe costs nothing: the next caller tries again at once, so the first read after
+    Redis is back (a restart) finds it, with no interval of answers as if it were still away."""
+    with proxy_for(REDIS_URL) as proxy:
+        guard = GuardedRedis(f"redis://127.0.0.1:{proxy.port}/0", probe_interval=10.0)
+        proxy.close()
+        assert not guard.probe() and not guard.available
+        proxy.open()
         assert guard.probe() and guard.available and guard.recoveries == 1

@@ -29,6 +29,9 @@ log = logging.getLogger("packyard.redis")
 
 T = TypeVar("T")
 
+# A failed probe that took this long waited for a timeout (Redis hung), not for a refusal.
+SLOW_PROBE_SECONDS = 0.1
+
 # What a dead, restarting or unreachable Redis raises (redis.ConnectionError covers refused and reset).
 _OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
 
@@ -36,7 +39,7 @@ _OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingEr
 class GuardedRedis:
     def __init__(
         self, url: str, *, connect_timeout: float = 0.5, timeout: float = 1.0, cooldown: float = 1.0, max_cooldown: float = 8.0,
-        probe_interval: float = 0.25,
+        probe_interval: float = 1.0,
     ):
         # One immediate retry: a pooled connection cut while Redis restarted fails once, the retry reconnects.
         self.client = redis.Redis.from_url(
@@ -51,7 +54,7 @@ class GuardedRedis:
         self._down = False
         self.probe_interval = probe_interval
         self._probing = False
-        self._next_probe = 0.0  # while down: monotonic time before which `probe` does not try Redis
+        self._next_probe = 0.0  # after a probe timed out: monotonic time before which `probe` does not try Redis
 
     @property
     def available(self) -> bool:
@@ -96,22 +99,24 @@ class GuardedRedis:
 
     def probe(self) -> bool:
         """Try Redis now, whatever the cool-down (another connection just saw it answer, or a read
-        has nowhere else to go): True when it answers. One caller at a time, and while Redis is
-        down at most one try per `probe_interval`; the other callers get the last answer at once.
-        A hung Redis costs a timeout per try, which would otherwise be paid by every caller."""
+        has nowhere else to go): True when it answers. One caller at a time: the others get the
+        last answer at once. After a probe that timed out (a hung Redis: each costs a timeout),
+        the next waits `probe_interval`; after a refused one (Redis down, or restarting) the next
+        caller may try at once, so a read just after Redis is back finds it."""
         with self._lock:
             if self._probing or (self._down and time.monotonic() < self._next_probe):
                 return not self._down
             self._probing = True
+        started = time.monotonic()
         try:
             self.client.ping()
         except _OUTAGE_ERRORS as exc:
             self._trip(exc)
+            if time.monotonic() - started >= SLOW_PROBE_SECONDS:
+                self._next_probe = time.monotonic() + self.probe_interval
             return False
         finally:
-            with self._lock:
-                self._probing = False
-                self._next_probe = time.monotonic() + self.probe_interval
+            self._probing = False
         if self._down:
             self._recover()
         return True
