@@ -25,6 +25,8 @@ from packyard.api.docs import install_docs
 from packyard.api.errors import install_error_handlers
 from packyard.api.routes import audit, health, metrics, overview, packages, proxy, tokens
 from packyard.config import Settings
+from packyard.documents.redis_copies import RedisUnavailable
+from packyard.errors import InsufficientStorage, ServiceUnavailable
 from packyard.registry import Registry
 from packyard.http import hot_reads
 from packyard.http.supervisor import REPLACES_DEAD_WORKER
@@ -103,6 +105,9 @@ async def _load_hot_documents(registry: Registry, feed: SerialFeed | None) -> No
     started = time.perf_counter()
     try:
         loaded = await asyncio.to_thread(registry.documents.load_hot, hot, aggregates)
+    except (ServiceUnavailable, InsufficientStorage, RedisUnavailable, OSError) as exc:  # an outage: no traceback
+        log.warning("could not load the hot documents (%s: %s); each is read on its first request", type(exc).__name__, exc)
+        return
     except Exception:
         log.warning("could not load the hot documents; each is read on its first request", exc_info=True)
         return
